@@ -1,0 +1,65 @@
+"""``motcua run``: load a source into the warehouse, publish the marts, print the year's tables."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from warehouse.engine import DEFAULT_URL
+
+
+@click.command()
+@click.option("--source", required=True, metavar="SOURCE",
+              help="Where the dossier log is: an export bundle folder, http(s)://… API base URL, "
+                   "a database URL (mysql+pymysql://…) or a .xlsx/.csv vendor export.")
+@click.option("--warehouse", default=None, metavar="URL", show_default=DEFAULT_URL,
+              help="SQLAlchemy URL of the warehouse (env MOTCUA_WAREHOUSE_URL).")
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+              help="Folder for the raw landing zone, run files and reports (env MOTCUA_DATA_DIR; default ./var).")
+@click.option("--year", type=int, default=None,
+              help="Print and write tables 1 and 2 for this calendar year (default: the latest year with intakes).")
+@click.option("--incremental/--full", default=False, show_default=True,
+              help="Read only what changed since the source's watermark.")
+@click.option("--quarantine-threshold", type=float, default=None,
+              help="Fail when more than this share of records is quarantined (default 0.05).")
+@click.option("--quiet", is_flag=True, help="Do not print the tables.")
+def run(source: str, warehouse: str | None, data_dir: str | None, year: int | None, incremental: bool,
+        quarantine_threshold: float | None, quiet: bool) -> None:
+    """Extract, validate, transform and load SOURCE, then publish the marts.
+
+    Exits 0 when the run completed (quarantined records are not fatal), non-zero when it
+    could not complete or the quarantined share exceeded the threshold.
+    """
+    from flows.pipeline import motcua_run
+    from flows.stages import PipelineError
+    from motcua import reporting
+    from motcua.settings import Settings, SettingsError
+
+    try:
+        settings = Settings.from_env(warehouse_url=warehouse, data_dir=data_dir,
+                                     quarantine_threshold=quarantine_threshold)
+        result = motcua_run(source=source, warehouse=settings.warehouse_url, data_dir=str(settings.data_dir),
+                            incremental=incremental, quarantine_threshold=settings.quarantine_threshold)
+    except (PipelineError, SettingsError, FileNotFoundError, ValueError) as exc:
+        click.secho(f"motcua run failed: {exc}", fg="red", err=True)
+        sys.exit(1)
+    st = result["staged"]
+    click.echo(f"run {result['run']['run_id']}: {st['records_read']} records read, "
+               f"{st['records_loaded']} loaded, {st['records_quarantined']} quarantined "
+               f"({st.get('records_flagged', 0)} flagged with warnings); "
+               f"{result['loaded']['dossiers_changed']} dossiers changed; marts: "
+               + ", ".join(f"{k} {v} rows" for k, v in result["marts"].items()))
+    if st["records_quarantined"]:
+        click.echo("quarantined records are in audit.quarantine (see `motcua quarantine list`).")
+    if quiet:
+        return
+    y = year or reporting.latest_year(settings.warehouse_url)
+    if y is None:
+        click.echo("no received dossiers: nothing to print")
+        return
+    tables = reporting.appendix_tables(settings.warehouse_url, y)
+    reporting.print_tables(tables)
+    paths = reporting.write_csv(tables, Path(settings.data_dir) / "reports" / str(y))
+    click.echo("written: " + ", ".join(str(p) for p in paths))

@@ -1,0 +1,91 @@
+"""One typed settings object, read from ``MOTCUA_*`` environment variables (and a
+``.env`` file in the working folder, if present; see ``.env.example``).
+
+Secrets (the pseudonymisation key, source tokens) are read at run time and never
+written to logs, artifacts or ``prefect.yaml``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid."""
+
+
+def _load_dotenv(path: Path = Path(".env")) -> None:
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Pipeline settings. Environment variable = ``MOTCUA_`` + upper-case field name."""
+
+    warehouse_url: str = field(default="duckdb:///var/warehouse.duckdb",
+                               metadata={"help": "SQLAlchemy URL of the warehouse"})
+    data_dir: Path = field(default=Path("var"), metadata={"help": "raw zone, run folders and reports live here"})
+    quarantine_threshold: float = field(default=0.05, metadata={
+        "help": "a run fails when more than this share of the records read is quarantined"})
+    calendar_overrides: Path | None = field(default=None, metadata={
+        "help": "CSV agency_code,date,kind(off|work) of extra days off / working days"})
+    raw_retention_days: int = field(default=400, metadata={"help": "days the raw landing zone keeps files"})
+    batch_records: int = field(default=200_000, metadata={"help": "records per processing batch"})
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        _load_dotenv()
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            env = os.environ.get(f"MOTCUA_{f.name.upper()}")
+            if env is None or env == "":
+                continue
+            if f.name in ("data_dir", "calendar_overrides"):
+                values[f.name] = Path(env)
+            elif f.name == "quarantine_threshold":
+                try:
+                    values[f.name] = float(env)
+                except ValueError as exc:
+                    raise SettingsError(f"MOTCUA_QUARANTINE_THRESHOLD must be a number, got {env!r}") from exc
+            elif f.name in ("raw_retention_days", "batch_records"):
+                try:
+                    values[f.name] = int(env)
+                except ValueError as exc:
+                    raise SettingsError(f"MOTCUA_{f.name.upper()} must be an integer, got {env!r}") from exc
+            else:
+                values[f.name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        s = cls(**values)  # type: ignore[arg-type]
+        if not 0 <= s.quarantine_threshold <= 1:
+            raise SettingsError(f"quarantine threshold must be between 0 and 1, got {s.quarantine_threshold}")
+        return s
+
+
+def pseudonym_key() -> bytes:
+    """The HMAC key for applicant pseudonyms: ``MOTCUA_PSEUDONYM_KEY``, else a Prefect
+    Secret block named ``motcua-pseudonym-key``. Missing or empty is an error, never an
+    empty key."""
+    _load_dotenv()
+    value = os.environ.get("MOTCUA_PSEUDONYM_KEY")
+    if not value:
+        try:
+            from prefect.blocks.system import Secret
+
+            value = Secret.load("motcua-pseudonym-key", _sync=True).get()  # type: ignore[call-arg]
+        except Exception:  # noqa: BLE001 - no server, no block: same answer
+            value = None
+    if not value:
+        raise SettingsError(
+            "no pseudonymisation key: set MOTCUA_PSEUDONYM_KEY (or a Prefect Secret block "
+            "'motcua-pseudonym-key'); applicant identifiers are never stored in clear"
+        )
+    return value.encode("utf-8")

@@ -1,0 +1,107 @@
+"""The contract every source follows.
+
+A source gives three things:
+
+* ``read_procedures()`` -> DataFrame with the columns of ``procedures.csv``
+  (``MaTTHC, TenTTHC, MaLinhVuc, TenLinhVuc, MaDonVi, ThoiHanGiaiQuyet, MucDo,
+  DiaChiDangTai, CongKhai, MotCua, LienThong, HieuLucTu, HieuLucDen``), all as strings
+  (empty/None for missing);
+* ``read_agencies()`` -> DataFrame with ``MaDonVi, TenDonVi, MaDonViCha, HieuLucTu,
+  HieuLucDen, ThayTheBoi``, all as strings;
+* ``iter_records(since)`` -> iterator of :class:`RawBatch`: Arrow tables with the
+  columns of :data:`RAW_SCHEMA`, one row per record (line, row, API item) **as read**:
+  ``record`` is the raw text (a JSON snapshot for bundles, the API and the database;
+  a JSON object of the mapped row for spreadsheets); ``locator`` says where it came
+  from (``file:line``, ``page N item K``, ``ho_so:<MaHoSo>``); ``error`` is null, or the
+  reason the source itself could not read it (bad encoding, an unmappable spreadsheet
+  row, a truncated body): such records are quarantined with that reason.
+  ``since`` is a watermark ``yyyyMMddHHmmss`` (or None for everything); sources that
+  can filter by ``NgayCapNhat`` do, others may return more (the pipeline de-duplicates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import pandas as pd
+import pyarrow as pa
+
+RAW_SCHEMA = pa.schema(
+    [
+        pa.field("locator", pa.string(), nullable=False),
+        pa.field("record", pa.string(), nullable=False),
+        pa.field("error", pa.string(), nullable=True),
+    ]
+)
+
+PROCEDURE_COLUMNS = [
+    "MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "MaDonVi", "ThoiHanGiaiQuyet", "MucDo",
+    "DiaChiDangTai", "CongKhai", "MotCua", "LienThong", "HieuLucTu", "HieuLucDen",
+]
+AGENCY_COLUMNS = ["MaDonVi", "TenDonVi", "MaDonViCha", "HieuLucTu", "HieuLucDen", "ThayTheBoi"]
+
+RawBatch = pa.Table
+
+
+def make_batch(locators: list[str], records: list[str], errors: list[str | None] | None = None) -> RawBatch:
+    """Build a raw batch from parallel lists."""
+    if errors is None:
+        errors = [None] * len(records)
+    return pa.table({"locator": locators, "record": records, "error": errors}, schema=RAW_SCHEMA)
+
+
+def conform_catalogue(df: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
+    """Keep the contract's columns as strings; a missing required column is an error."""
+    missing = [c for c in columns[:1] if c not in df.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {missing}; got {list(df.columns)}")
+    out = pd.DataFrame({c: (df[c] if c in df.columns else None) for c in columns})
+    for c in columns:
+        out[c] = out[c].astype("string").str.strip()
+        out[c] = out[c].mask(out[c] == "")
+    return out
+
+
+class Source(Protocol):
+    """What the pipeline needs from a place that holds the dossier log."""
+
+    name: str
+
+    def read_procedures(self) -> pd.DataFrame: ...
+
+    def read_agencies(self) -> pd.DataFrame: ...
+
+    def iter_records(self, since: str | None = None) -> Iterator[RawBatch]: ...
+
+
+def open_source(spec: str, **options: object) -> Source:
+    """Open a source from its command-line form.
+
+    * a folder: an export bundle;
+    * ``http://…`` / ``https://…``: the one-stop system's HTTP API;
+    * a SQLAlchemy URL (``mysql+pymysql://…``, ``postgresql+psycopg://…``, ``sqlite:///…``): its database;
+    * a ``.xlsx`` / ``.csv`` file: a vendor's spreadsheet export.
+    """
+    if spec.startswith(("http://", "https://")):
+        from motcua.sources.http import HttpSource
+
+        return HttpSource(spec, **options)  # type: ignore[arg-type]
+    if "://" in spec:
+        from motcua.sources.database import DatabaseSource
+
+        return DatabaseSource(spec, **options)  # type: ignore[arg-type]
+    path = Path(spec)
+    if path.suffix.lower() in {".xlsx", ".csv"}:
+        from motcua.sources.spreadsheet import SpreadsheetSource
+
+        return SpreadsheetSource(path, **options)  # type: ignore[arg-type]
+    if path.is_dir():
+        from motcua.sources.bundle import BundleSource
+
+        return BundleSource(path)
+    raise ValueError(
+        f"cannot open source {spec!r}: expected an export bundle folder, an http(s):// URL, "
+        "a SQLAlchemy database URL or a .xlsx/.csv file"
+    )

@@ -1,0 +1,108 @@
+"""Export bundle source: ``procedures.csv``, ``agencies.csv``, ``dossiers/*.jsonl[.gz]``."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from motcua.sources.base import (
+    AGENCY_COLUMNS,
+    PROCEDURE_COLUMNS,
+    RawBatch,
+    conform_catalogue,
+    make_batch,
+)
+
+BATCH_LINES = 200_000
+
+
+def decode_text(data: bytes) -> tuple[str, str | None]:
+    """Decode a file's bytes: UTF-8 (BOM stripped), else legacy Windows-1258.
+
+    Returns the text and a note when a fallback was used.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), None
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return data.decode("cp1258", errors="replace"), "decoded as Windows-1258"
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    text, _ = decode_text(path.read_bytes())
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+
+
+class BundleSource:
+    """A folder laid out as domain.md section 2 describes."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if not self.path.is_dir():
+            raise FileNotFoundError(f"export bundle {self.path} is not a folder")
+        self.name = "bundle"
+
+    def read_procedures(self) -> pd.DataFrame:
+        f = self.path / "procedures.csv"
+        if not f.exists():
+            raise FileNotFoundError(f"export bundle {self.path} has no procedures.csv")
+        return conform_catalogue(read_csv_text(f), PROCEDURE_COLUMNS, str(f))
+
+    def read_agencies(self) -> pd.DataFrame:
+        f = self.path / "agencies.csv"
+        if not f.exists():
+            raise FileNotFoundError(f"export bundle {self.path} has no agencies.csv")
+        return conform_catalogue(read_csv_text(f), AGENCY_COLUMNS, str(f))
+
+    def dossier_files(self) -> list[Path]:
+        folder = self.path / "dossiers"
+        files = [p for p in folder.glob("*") if p.name.endswith((".jsonl", ".jsonl.gz"))]
+        return sorted(files)
+
+    def iter_records(self, since: str | None = None) -> Iterator[RawBatch]:
+        """Every line of every dossier file, as read. ``since`` is ignored: a bundle is
+        read whole and the pipeline keeps the newest snapshot per dossier."""
+        for f in self.dossier_files():
+            raw = f.read_bytes()
+            if f.name.endswith(".gz"):
+                try:
+                    raw = gzip.decompress(raw)
+                except (OSError, EOFError):
+                    # a gzip cut off mid-stream: keep what can be read
+                    raw = _partial_gunzip(f)
+            text, note = decode_text(raw)
+            lines = text.split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            rel = f.relative_to(self.path).as_posix()
+            for start in range(0, len(lines), BATCH_LINES):
+                chunk = lines[start:start + BATCH_LINES]
+                locs = [f"{rel}:{start + i + 1}" for i in range(len(chunk))]
+                recs = [ln.rstrip("\r") for ln in chunk]
+                errors = [None] * len(recs)
+                if note:
+                    errors = [None] * len(recs)  # decoded text is still parsed; note kept in locator
+                    locs = [f"{loc} ({note})" for loc in locs]
+                keep = [i for i, r in enumerate(recs) if r.strip() != ""]
+                yield make_batch([locs[i] for i in keep], [recs[i] for i in keep], [errors[i] for i in keep])
+
+
+def _partial_gunzip(path: Path) -> bytes:
+    out = bytearray()
+    with gzip.open(path, "rb") as fh:
+        try:
+            while True:
+                block = fh.read(1 << 16)
+                if not block:
+                    break
+                out.extend(block)
+        except (OSError, EOFError):
+            pass
+    return bytes(out)

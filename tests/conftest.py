@@ -1,0 +1,19 @@
+"""Test set-up shared by every test: an isolated Prefect home, analytics off, and
+``tests/`` importable (for the small helpers in ``tests/helpers``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+_PREFECT_HOME = tempfile.mkdtemp(prefix="motcua-prefect-")
+os.environ.setdefault("PREFECT_HOME", _PREFECT_HOME)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+os.environ["MOTCUA_PSEUDONYM_KEY"] = "test-key-for-pseudonyms"

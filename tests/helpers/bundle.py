@@ -1,0 +1,96 @@
+"""Writing small export bundles by hand, and running the pipeline's stages on them."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+
+PROCEDURE_HEADER = ["MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "MaDonVi", "ThoiHanGiaiQuyet", "MucDo",
+                    "DiaChiDangTai", "CongKhai", "MotCua", "LienThong", "HieuLucTu", "HieuLucDen"]
+AGENCY_HEADER = ["MaDonVi", "TenDonVi", "MaDonViCha", "HieuLucTu", "HieuLucDen", "ThayTheBoi"]
+
+
+def procedure(code: str, days: int = 5, name: str | None = None, field: str = "F1", agency: str = "A1",
+              level: str = "3", valid_from: str = "", valid_to: str = "") -> dict:
+    return {"MaTTHC": code, "TenTTHC": name or f"Thủ tục {code}", "MaLinhVuc": field,
+            "TenLinhVuc": f"Lĩnh vực {field}", "MaDonVi": agency, "ThoiHanGiaiQuyet": str(days), "MucDo": level,
+            "DiaChiDangTai": "https://dvc.example/" + code, "CongKhai": "1", "MotCua": "1", "LienThong": "0",
+            "HieuLucTu": valid_from, "HieuLucDen": valid_to}
+
+
+def agency(code: str, name: str | None = None, parent: str = "", valid_from: str = "", valid_to: str = "",
+           successor: str = "") -> dict:
+    return {"MaDonVi": code, "TenDonVi": name or f"Đơn vị {code}", "MaDonViCha": parent,
+            "HieuLucTu": valid_from, "HieuLucDen": valid_to, "ThayTheBoi": successor}
+
+
+def dossier(code: str, status: int, updated: str, procedure_code: str = "1.000001", agency_code: str = "A1",
+            channel: int = 1, intake: str | None = None, due: str | None = None, resolved: str | None = None,
+            history: list[tuple[int, str]] | None = None, **extra: object) -> dict:
+    """One snapshot. ``history`` is a list of (status, time) entries."""
+    snap: dict = {"MaHoSo": code, "MaTTHC": procedure_code, "MaDonVi": agency_code, "KenhThucHien": channel,
+                  "TrangThaiHoSo": status, "NgayCapNhat": updated}
+    if intake is not None:
+        snap["NgayTiepNhan"] = intake
+    if due is not None:
+        snap["NgayHenTra"] = due
+    if resolved is not None:
+        snap["NgayKetThucXuLy"] = resolved
+    snap["QuaTrinhXuLy"] = [{"TrangThai": s, "ThoiDiemXuLy": t, "DonViXuLy": agency_code} for s, t in (history or [])]
+    snap.update(extra)
+    return snap
+
+
+def write_bundle(path: Path, snapshots: list[dict | str], procedures: list[dict] | None = None,
+                 agencies: list[dict] | None = None, files: int = 1, gz: bool = False) -> Path:
+    """Write a bundle; ``snapshots`` may hold raw strings (written as the line itself)."""
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "dossiers").mkdir(exist_ok=True)
+    for old in (path / "dossiers").glob("*"):
+        old.unlink()
+    with open(path / "procedures.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, PROCEDURE_HEADER)
+        w.writeheader()
+        w.writerows(procedures if procedures is not None else [procedure("1.000001")])
+    with open(path / "agencies.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, AGENCY_HEADER)
+        w.writeheader()
+        w.writerows(agencies if agencies is not None else [agency("A1")])
+    lines = [s if isinstance(s, str) else json.dumps(s, ensure_ascii=False) for s in snapshots]
+    for i in range(files):
+        chunk = lines[i::files]
+        name = path / "dossiers" / (f"part-{i:03d}.jsonl.gz" if gz else f"part-{i:03d}.jsonl")
+        data = ("\n".join(chunk) + "\n").encode("utf-8")
+        name.write_bytes(gzip.compress(data, mtime=0) if gz else data)
+    return path
+
+
+def run_pipeline(source: Path | str, warehouse_url: str, data_dir: Path, **settings: object) -> dict:
+    """All stages in-process, without Prefect (the flow is tested on its own)."""
+    from flows import stages
+    from motcua.settings import Settings
+
+    s = Settings.from_env(warehouse_url=warehouse_url, data_dir=data_dir, **settings)
+    run = stages.new_run(s, str(source))
+    extracted = stages.extract(run, s)
+    staged = stages.stage(run, s, extracted)
+    loaded = stages.load_core(run, s, extracted, staged)
+    built = stages.build_marts(run, s)
+    stages.publish(run, s, built)
+    return {"staged": staged, "loaded": loaded, "marts": built["rows"], "run_id": run.run_id}
+
+
+def read_table(warehouse_url: str, name: str) -> pd.DataFrame:
+    from warehouse.engine import make_engine
+
+    engine = make_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            return pd.read_sql(sa.text(f"SELECT * FROM {name}"), conn)
+    finally:
+        engine.dispose()

@@ -1,0 +1,147 @@
+"""stg_dossier_snapshot: one row per raw record (line, row or API item) read from a source.
+
+Staging only parses and renames: the raw JSON text becomes typed-as-text columns in
+the contract's meaning (English names), with the record's processing history split
+out into :func:`history` rows (one row per history entry of each record). Business
+rules (milestones, due dates, quarantine reasons) live in ``int_dossier_record``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+# contract field -> staged column
+FIELDS: dict[str, str] = {
+    "MaHoSo": "dossier_code",
+    "MaTTHC": "procedure_code",
+    "TenTTHC": "procedure_name",
+    "MaLinhVuc": "field_code",
+    "TenLinhVuc": "field_name",
+    "MaDonVi": "agency_code",
+    "KenhThucHien": "channel_raw",
+    "TrangThaiHoSo": "status_raw",
+    "NgayNopHoSo": "submitted_raw",
+    "NgayTiepNhan": "intake_raw",
+    "NgayHenTra": "due_raw",
+    "NgayKetThucXuLy": "resolved_raw",
+    "NgayTra": "returned_raw",
+    "NgayCapNhat": "updated_raw",
+    "NgayTuChoi": "refused_raw",
+    "LoaiDoiTuong": "applicant_type_raw",
+    "SoGiayToChuHoSo": "applicant_id",
+    "SoDienThoai": "phone",
+    "Email": "email",
+    "DanhGia": "rating_raw",
+    "DuocThanhToanTrucTuyen": "paid_online_raw",
+    "HoSoCoThanhPhanSoHoa": "digitised_raw",
+}
+# Personal data dropped at staging: never needed downstream, never stored.
+DROPPED_PERSONAL = ("ChuHoSo", "DiaChi")
+
+HISTORY_FIELDS: dict[str, str] = {
+    "TrangThai": "status_raw",
+    "ThoiDiemXuLy": "event_raw",
+    "DonViXuLy": "agency_code",
+    "PhongBanXuLy": "office",
+}
+
+STAGED_COLUMNS = [
+    "record_id", "locator", "record_hash", "parse_error",
+    *FIELDS.values(), "supplement_rounds", "history_count",
+]
+HISTORY_COLUMNS = ["record_id", "position", *HISTORY_FIELDS.values()]
+
+
+def _text(value: Any) -> str | None:
+    """Contract scalars as text; empty strings and containers become null."""
+    if value is None or isinstance(value, (list, dict)):
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    s = str(value).strip()
+    return s or None
+
+
+def record_hash(text: str) -> str:
+    """Stable identity of a record's raw text (sha256, hex)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def build(raw: pa.Table | pd.DataFrame, first_record_id: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse raw records into (staged snapshots, history entries).
+
+    ``raw`` has the source contract's columns ``locator, record, error``. Every input
+    row gives exactly one staged row; rows whose text is not a JSON object, or that the
+    source flagged with an error, carry ``parse_error`` and empty fields.
+    """
+    df = raw.to_pandas() if isinstance(raw, pa.Table) else raw
+    n = len(df)
+    cols: dict[str, list] = {c: [None] * n for c in FIELDS.values()}
+    parse_error: list[str | None] = [None] * n
+    hashes: list[str] = [""] * n
+    rounds: list[int | None] = [None] * n
+    hcount: list[int] = [0] * n
+    h_rid: list[int] = []
+    h_pos: list[int] = []
+    h_cols: dict[str, list] = {c: [] for c in HISTORY_FIELDS.values()}
+    records = df["record"].tolist()
+    errors = df["error"].tolist() if "error" in df.columns else [None] * n
+    items = list(FIELDS.items())
+    hitems = list(HISTORY_FIELDS.items())
+    for i, (text, err) in enumerate(zip(records, errors, strict=True)):
+        text = "" if text is None else str(text)
+        hashes[i] = record_hash(text)
+        if err is not None and not (isinstance(err, float) and pd.isna(err)):
+            parse_error[i] = f"source_error: {err}"
+            continue
+        try:
+            obj = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            parse_error[i] = f"invalid_json: {exc.__class__.__name__}: {str(exc)[:120]}"
+            continue
+        if not isinstance(obj, dict):
+            parse_error[i] = f"invalid_json: not a JSON object ({type(obj).__name__})"
+            continue
+        for key, col in items:
+            v = obj.get(key)
+            if v is not None:
+                cols[col][i] = _text(v)
+        sup = obj.get("DanhSachHoSoBoSung")
+        rounds[i] = len(sup) if isinstance(sup, list) else 0
+        hist = obj.get("QuaTrinhXuLy")
+        if isinstance(hist, list):
+            hcount[i] = len(hist)
+            rid = first_record_id + i
+            for pos, entry in enumerate(hist):
+                if not isinstance(entry, dict):
+                    continue
+                h_rid.append(rid)
+                h_pos.append(pos)
+                for key, col in hitems:
+                    h_cols[col].append(_text(entry.get(key)))
+    staged = pd.DataFrame(
+        {
+            "record_id": pd.RangeIndex(first_record_id, first_record_id + n).to_numpy(),
+            "locator": df["locator"].astype("string").to_numpy() if n else [],
+            "record_hash": hashes,
+            "parse_error": pd.array(parse_error, dtype="string"),
+            **{c: pd.array(v, dtype="string") for c, v in cols.items()},
+            "supplement_rounds": pd.array(rounds, dtype="Int64"),
+            "history_count": pd.array(hcount, dtype="Int64"),
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "record_id": pd.array(h_rid, dtype="int64"),
+            "position": pd.array(h_pos, dtype="int64"),
+            **{c: pd.array(v, dtype="string") for c, v in h_cols.items()},
+        }
+    )
+    return staged, history
