@@ -16,20 +16,26 @@ from transforms.dim_procedure import OPEN_START, _date
 COLUMNS = ["agency_code", "valid_from", "valid_to", "agency_name", "parent_code", "successor_code", "is_known"]
 
 
+def _text(values: pd.Series) -> pd.Series:
+    s = values.astype("string").str.strip()
+    return s.mask(s == "")
+
+
 def build(agencies: pd.DataFrame, seen_codes: set[str] | None = None) -> pd.DataFrame:
+    """Agency rows -> dimension rows (plus placeholders for ``seen_codes`` not listed)."""
     a = agencies
     out = pd.DataFrame(
         {
-            "agency_code": a["MaDonVi"].astype("string").str.strip(),
+            "agency_code": _text(a["MaDonVi"]),
             "valid_from": _date(a["HieuLucTu"]).fillna(OPEN_START),
             "valid_to": _date(a["HieuLucDen"]),
-            "agency_name": a["TenDonVi"].astype("string"),
-            "parent_code": a["MaDonViCha"].astype("string"),
-            "successor_code": a["ThayTheBoi"].astype("string"),
+            "agency_name": _text(a["TenDonVi"]),
+            "parent_code": _text(a["MaDonViCha"]),
+            "successor_code": _text(a["ThayTheBoi"]),
             "is_known": True,
         }
     )
-    out = out[out["agency_code"].notna() & (out["agency_code"] != "")]
+    out = out[out["agency_code"].notna()]
     missing = sorted((seen_codes or set()) - set(out["agency_code"]))
     if missing:
         extra = pd.DataFrame(

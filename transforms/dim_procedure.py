@@ -29,7 +29,7 @@ def _date(values: pd.Series) -> pd.Series:
 
 def build(procedures: pd.DataFrame) -> pd.DataFrame:
     """Catalogue rows -> dimension rows."""
-    p = procedures
+    p = procedures.astype("string").apply(lambda s: s.str.strip().mask(s.str.strip() == ""))
     out = pd.DataFrame(
         {
             "procedure_code": p["MaTTHC"].astype("string").str.strip(),
