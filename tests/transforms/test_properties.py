@@ -102,7 +102,7 @@ def test_carried_over_equals_open_at_end_of_previous_period(lines):
     c, grid = _counts(fct, "month")
     keys = ["agency_code", "procedure_code"]
     full = c.set_index([*keys, "period_start"])
-    for key, g in c.groupby(keys):
+    for key, _ in c.groupby(keys):
         for i in range(1, len(grid)):
             cur = full.get("carried_over").get((*key, grid["period_start"].iloc[i]), 0)
             prev = full.get("pending_total").get((*key, grid["period_start"].iloc[i - 1]), 0)
