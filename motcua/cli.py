@@ -7,13 +7,23 @@ registered below; ``motcua --help`` lists them.
 from __future__ import annotations
 
 import importlib
+import os
 
 import click
+
+# Sane defaults for Prefect when motcua runs flows without a configured server: a slow
+# machine may need more than Prefect's default time to start its temporary server, and
+# nothing is sent home. Users can override any of these in their environment.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 # name -> "module:attribute" (imported lazily so that `motcua --help` stays fast)
 COMMANDS: dict[str, str] = {
     "sample": "motcua.commands.sample:sample",
     "run": "motcua.commands.run:run",
+    "report": "motcua.commands.report:report",
+    "explain": "motcua.commands.report:explain",
     "serve": "motcua.commands.serve:serve",
 }
 
