@@ -1,0 +1,405 @@
+"""Database source: the one-stop system's own tables, through any SQLAlchemy URL.
+
+Tables (domain.md section 2), with the contract's names as column names:
+
+* ``ho_so`` -- one row per dossier, its current state: the snapshot's fields without
+  ``QuaTrinhXuLy``; ``DanhSachHoSoBoSung`` is a JSON text column;
+* ``qua_trinh_xu_ly`` -- ``MaHoSo`` plus the history entry's fields, one row per entry;
+* ``thu_tuc`` -- the procedure catalogue (``procedures.csv`` columns);
+* ``don_vi`` -- the agencies (``agencies.csv`` columns).
+
+Values are stored in the contract's formats: timestamps as ``yyyyMMddHHmmss`` strings
+(``DATETIME`` columns are accepted too and formatted back), ints as ints, booleans as
+booleans. Columns the tables lack are left out of the records; extra columns are
+ignored.
+
+:meth:`DatabaseSource.iter_records` reads ``ho_so`` rows with ``NgayCapNhat >= since``
+through a server-side cursor (``stream_results``), ``chunk_size`` rows at a time, looks up
+each chunk's history entries on a second connection, and yields one batch per chunk:
+each record is the dossier's snapshot reassembled as JSON (``ho_so`` row + its
+``qua_trinh_xu_ly`` entries in stored order), locator ``ho_so:<MaHoSo>``. The whole
+table is never in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from motcua.sources.base import (
+    AGENCY_COLUMNS,
+    PROCEDURE_COLUMNS,
+    RawBatch,
+    conform_catalogue,
+    make_batch,
+)
+from motcua.sources.spreadsheet import contract_stamp, shift_stamp
+
+log = logging.getLogger(__name__)
+
+#: ``ho_so`` columns in the snapshot's order (the snapshot's fields without QuaTrinhXuLy).
+HO_SO_COLUMNS: list[str] = [
+    "MaHoSo", "MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "MaDonVi", "KenhThucHien",
+    "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "TrangThaiHoSo",
+    "NgayCapNhat", "NgayTuChoi", "LoaiDoiTuong", "ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai",
+    "Email", "DiaChi", "DanhGia", "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa",
+    "DanhSachHoSoBoSung",
+]
+HISTORY_COLUMNS: list[str] = [
+    "TrangThai", "ThoiDiemXuLy", "DonViXuLy", "PhongBanXuLy", "NguoiXuLy", "NoiDungXuLy",
+]
+INT_COLUMNS = frozenset({"KenhThucHien", "TrangThaiHoSo", "LoaiDoiTuong", "DanhGia", "TrangThai"})
+BOOL_COLUMNS = frozenset({"DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa"})
+JSON_COLUMNS = frozenset({"DanhSachHoSoBoSung"})
+STAMP_COLUMNS = frozenset(
+    {"NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayCapNhat",
+     "NgayTuChoi", "ThoiDiemXuLy"}
+)
+IN_LIST_MAX = 1000
+
+
+def _value(column: str, value: Any) -> Any:
+    """A database value back in the contract's JSON form."""
+    if isinstance(value, (dt.datetime, dt.date)):
+        return contract_stamp(value)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        value = bytes(value).decode("utf-8", errors="replace")
+    if column in BOOL_COLUMNS and isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
+        return bool(value)
+    if column in JSON_COLUMNS and isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _row_dict(names: list[str], row: Any) -> dict[str, Any]:
+    """A row as a contract dict: NULLs left out, plain strings and ints as they are."""
+    out: dict[str, Any] = {}
+    for n, v in zip(names, row, strict=True):
+        if v is None:
+            continue
+        t = type(v)
+        if (t is str and n not in JSON_COLUMNS) or (t is int and n not in BOOL_COLUMNS):
+            out[n] = v
+        else:
+            out[n] = _value(n, v)
+    return out
+
+
+class DatabaseSource:
+    """The one-stop system's database (see the module docstring).
+
+    ``url`` is any SQLAlchemy URL (``mysql+pymysql://user@host/db``,
+    ``postgresql+psycopg://…``, ``sqlite:///file``); ``chunk_size`` is the number of
+    ``ho_so`` rows fetched and yielded at a time.
+    """
+
+    def __init__(self, url: str, chunk_size: int = 5000, **engine_options: Any) -> None:
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be at least 1")
+        self.url = url
+        self.chunk_size = chunk_size
+        self.name = "database"
+        self._engine_options = engine_options
+        self._engine: sa.Engine | None = None
+
+    def __repr__(self) -> str:
+        return f"DatabaseSource({sa.make_url(self.url).render_as_string(hide_password=True)!r})"
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The SQLAlchemy engine (created on first use)."""
+        if self._engine is None:
+            self._engine = sa.create_engine(self.url, **self._engine_options)
+        return self._engine
+
+    def close(self) -> None:
+        """Release the engine's connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def _table(self, name: str) -> sa.Table:
+        try:
+            return sa.Table(name, sa.MetaData(), autoload_with=self.engine)
+        except sa.exc.NoSuchTableError:
+            raise LookupError(f"{self!r}: table {name!r} not found") from None
+
+    # -- catalogue ----------------------------------------------------------
+
+    def read_procedures(self) -> pd.DataFrame:
+        """Table ``thu_tuc`` as the contract's procedure columns (strings)."""
+        return self._catalogue("thu_tuc", PROCEDURE_COLUMNS)
+
+    def read_agencies(self) -> pd.DataFrame:
+        """Table ``don_vi`` as the contract's agency columns (strings)."""
+        return self._catalogue("don_vi", AGENCY_COLUMNS)
+
+    def _catalogue(self, name: str, columns: list[str]) -> pd.DataFrame:
+        table = self._table(name)
+        cols = [table.c[c] for c in columns if c in table.c]
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(*cols)).all()
+        df = pd.DataFrame([tuple(r) for r in rows], columns=[c.name for c in cols], dtype=object)
+        df = df.map(lambda v: None if v is None else str(_value("", v)))
+        return conform_catalogue(df, columns, f"table {name}")
+
+    # -- records ------------------------------------------------------------
+
+    def iter_records(self, since: str | None = None) -> Iterator[RawBatch]:
+        """Snapshots of the dossiers with ``NgayCapNhat >= since`` (all when None).
+
+        The SQL filter is a little wider than ``since`` (string columns may hold the
+        contract's other timestamp forms: date only, ``Z``/offset, ISO), and rows are then
+        kept when their ``NgayCapNhat``, as a local instant, is ``>= since``.
+        """
+        since_stamp = None
+        if since is not None:
+            since_stamp = contract_stamp(since)
+            if since_stamp is None:
+                raise ValueError(f"since: not a timestamp: {since!r}")
+        ho_so = self._table("ho_so")
+        history = self._table("qua_trinh_xu_ly")
+        if "MaHoSo" not in ho_so.c or "MaHoSo" not in history.c:
+            raise LookupError(f"{self!r}: tables ho_so and qua_trinh_xu_ly need a MaHoSo column")
+        cols = [ho_so.c[c] for c in HO_SO_COLUMNS if c in ho_so.c]
+        stmt = sa.select(*cols)
+        if since_stamp is not None and "NgayCapNhat" in ho_so.c:
+            stmt = stmt.where(self._since_clause(ho_so.c.NgayCapNhat, since_stamp))
+        hist_cols = [history.c[c] for c in HISTORY_COLUMNS if c in history.c]
+        # "ordered as stored": by a surrogate key when the table has one
+        order_keys = [c for c in history.primary_key.columns if c.name not in HISTORY_COLUMNS and c.name != "MaHoSo"]
+        names = [c.name for c in cols]
+        with self.engine.connect() as stream, self.engine.connect() as lookup:
+            result = stream.execution_options(stream_results=True, yield_per=self.chunk_size).execute(stmt)
+            for rows in result.partitions(self.chunk_size):
+                dossiers: list[dict[str, Any]] = []
+                for row in rows:
+                    snap = _row_dict(names, row)
+                    if since_stamp is not None:
+                        stamp = contract_stamp(snap.get("NgayCapNhat"))
+                        if stamp is None or stamp < since_stamp:
+                            continue
+                    dossiers.append(snap)
+                if not dossiers:
+                    continue
+                entries = self._history(lookup, history, hist_cols, order_keys, dossiers)
+                locs, recs = [], []
+                for snap in dossiers:
+                    code = snap.get("MaHoSo")
+                    snap["QuaTrinhXuLy"] = entries.get(code, [])
+                    locs.append(f"ho_so:{code}")
+                    recs.append(json.dumps(snap, ensure_ascii=False))
+                yield make_batch(locs, recs)
+
+    @staticmethod
+    def _since_clause(column: sa.Column, since_stamp: str) -> sa.ColumnElement[bool]:
+        if isinstance(column.type, (sa.DateTime, sa.Date)):
+            return column >= dt.datetime.strptime(since_stamp, "%Y%m%d%H%M%S")
+        # one day of slack covers offsets (Z, ±HH:MM) and date-only values; ISO forms
+        # ("2023-01-18...") sort below digits, so they get their own clause
+        day = shift_stamp(since_stamp, -86400)
+        iso = f"{day[:4]}-{day[4:6]}-{day[6:8]}"
+        return sa.or_(column >= day[:8], sa.and_(column.like("____-%"), column >= iso))
+
+    @staticmethod
+    def _history(
+        conn: sa.Connection,
+        table: sa.Table,
+        cols: list[sa.Column],
+        order_keys: list[sa.Column],
+        dossiers: list[dict[str, Any]],
+    ) -> dict[Any, list[dict[str, Any]]]:
+        codes = list({d["MaHoSo"] for d in dossiers if d.get("MaHoSo") is not None})
+        out: dict[Any, list[dict[str, Any]]] = {}
+        names = [c.name for c in cols]
+        for start in range(0, len(codes), IN_LIST_MAX):
+            part = codes[start:start + IN_LIST_MAX]
+            stmt = sa.select(table.c.MaHoSo, *cols).where(table.c.MaHoSo.in_(part))
+            if order_keys:
+                stmt = stmt.order_by(*order_keys)
+            for row in conn.execute(stmt):
+                out.setdefault(row[0], []).append(_row_dict(names, row[1:]))
+        return out
+
+
+# ------------------------------------------------------------------ test/demo loader
+
+
+def _schema(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    code = sa.String(191)
+    stamp = sa.String(40)
+    kw = {"mysql_charset": "utf8mb4", "mariadb_charset": "utf8mb4"}
+    types: dict[str, sa.types.TypeEngine[Any]] = {}
+    for c in HO_SO_COLUMNS:
+        if c in INT_COLUMNS:
+            types[c] = sa.Integer()
+        elif c in BOOL_COLUMNS:
+            types[c] = sa.Boolean()
+        elif c in STAMP_COLUMNS:
+            types[c] = stamp
+        elif c in {"MaTTHC", "MaLinhVuc", "MaDonVi", "SoGiayToChuHoSo", "SoDienThoai"}:
+            types[c] = code
+        else:
+            types[c] = sa.Text()
+    ho_so = sa.Table(
+        "ho_so", metadata,
+        sa.Column("MaHoSo", code, primary_key=True),
+        *[sa.Column(c, types[c]) for c in HO_SO_COLUMNS[1:]],
+        sa.Index("ix_ho_so_NgayCapNhat", "NgayCapNhat"),
+        **kw,
+    )
+    qua_trinh = sa.Table(
+        "qua_trinh_xu_ly", metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("MaHoSo", code, nullable=False, index=True),
+        sa.Column("TrangThai", sa.Integer),
+        sa.Column("ThoiDiemXuLy", stamp),
+        sa.Column("DonViXuLy", code),
+        sa.Column("PhongBanXuLy", sa.Text),
+        sa.Column("NguoiXuLy", sa.Text),
+        sa.Column("NoiDungXuLy", sa.Text),
+        **kw,
+    )
+    thu_tuc = sa.Table("thu_tuc", metadata, *[sa.Column(c, sa.Text) for c in PROCEDURE_COLUMNS], **kw)
+    don_vi = sa.Table("don_vi", metadata, *[sa.Column(c, sa.Text) for c in AGENCY_COLUMNS], **kw)
+    return {"ho_so": ho_so, "qua_trinh_xu_ly": qua_trinh, "thu_tuc": thu_tuc, "don_vi": don_vi}
+
+
+def _fit(column: str, value: Any) -> tuple[Any, bool]:
+    """A snapshot value as stored in its column; (value, True) when it had to be changed."""
+    if value is None:
+        return None, False
+    if column in INT_COLUMNS:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value, False
+        try:
+            return int(str(value).strip()), True
+        except ValueError:
+            return None, True
+    if column in BOOL_COLUMNS:
+        if isinstance(value, bool):
+            return value, False
+        return (bool(value) if isinstance(value, (int, float)) else None), True
+    if column in JSON_COLUMNS:
+        return json.dumps(value, ensure_ascii=False), False
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False), True
+    if isinstance(value, str):
+        return value, False
+    return str(value), True
+
+
+def load_bundle_into_database(
+    bundle_path: Path | str, url: str, *, replace: bool = False, batch_rows: int = 2000
+) -> dict[str, int]:
+    """Create the one-stop tables at ``url`` and fill them from an export bundle.
+
+    For tests and demos. ``ho_so`` gets each dossier's current snapshot (the greatest
+    ``NgayCapNhat`` as a local instant; the first one read on a tie), ``qua_trinh_xu_ly``
+    its history entries in order, ``thu_tuc``/``don_vi`` the bundle's CSVs. Lines that
+    are not JSON objects or lack ``MaHoSo`` or a readable ``NgayCapNhat`` are skipped;
+    fields outside the contract are dropped; values that do not fit their column's type
+    are converted (or stored as NULL) and counted. Existing tables are an error unless
+    ``replace`` (then they are dropped first).
+
+    Returns counts: ``ho_so``, ``qua_trinh_xu_ly``, ``thu_tuc``, ``don_vi``,
+    ``skipped_lines``, ``converted_values``.
+    """
+    from motcua.sources.bundle import BundleSource
+
+    bundle = BundleSource(bundle_path)
+    current: dict[str, tuple[str, dict[str, Any]]] = {}
+    skipped = 0
+    for batch in bundle.iter_records():
+        for line in batch.column("record").to_pylist():
+            try:
+                snap = json.loads(line)
+            except ValueError:
+                skipped += 1
+                continue
+            if not isinstance(snap, dict) or not isinstance(snap.get("MaHoSo"), (str, int)):
+                skipped += 1
+                continue
+            stamp = contract_stamp(snap.get("NgayCapNhat"))
+            if stamp is None:
+                skipped += 1
+                continue
+            code = str(snap["MaHoSo"])
+            if code not in current or stamp > current[code][0]:
+                current[code] = (stamp, snap)
+
+    engine = sa.create_engine(url)
+    try:
+        metadata = sa.MetaData()
+        tables = _schema(metadata)
+        existing = set(sa.inspect(engine).get_table_names()) & set(tables)
+        if existing and not replace:
+            raise ValueError(f"tables {sorted(existing)} already exist at the target; pass replace=True")
+        metadata.drop_all(engine, checkfirst=True)
+        metadata.create_all(engine)
+        converted = 0
+        counts = {"ho_so": 0, "qua_trinh_xu_ly": 0}
+        with engine.begin() as conn:
+            rows: list[dict[str, Any]] = []
+            entries: list[dict[str, Any]] = []
+
+            def flush() -> None:
+                if rows:
+                    conn.execute(tables["ho_so"].insert(), rows)
+                    counts["ho_so"] += len(rows)
+                    rows.clear()
+                if entries:
+                    conn.execute(tables["qua_trinh_xu_ly"].insert(), entries)
+                    counts["qua_trinh_xu_ly"] += len(entries)
+                    entries.clear()
+
+            for code, (_, snap) in current.items():
+                row: dict[str, Any] = {"MaHoSo": code}
+                for c in HO_SO_COLUMNS[1:]:
+                    row[c], changed = _fit(c, snap.get(c))
+                    converted += changed
+                rows.append(row)
+                history = snap.get("QuaTrinhXuLy")
+                for entry in history if isinstance(history, list) else []:
+                    if not isinstance(entry, dict):
+                        converted += 1
+                        continue
+                    e: dict[str, Any] = {"MaHoSo": code}
+                    for c in HISTORY_COLUMNS:
+                        e[c], changed = _fit(c, entry.get(c))
+                        converted += changed
+                    entries.append(e)
+                if len(rows) >= batch_rows or len(entries) >= batch_rows * 4:
+                    flush()
+            flush()
+            for name, read in (("thu_tuc", bundle.read_procedures), ("don_vi", bundle.read_agencies)):
+                try:
+                    frame = read()
+                except FileNotFoundError:
+                    counts[name] = 0
+                    continue
+                records = [
+                    {k: (None if pd.isna(v) else str(v)) for k, v in rec.items()}
+                    for rec in frame.to_dict(orient="records")
+                ]
+                if records:
+                    conn.execute(tables[name].insert(), records)
+                counts[name] = len(records)
+    finally:
+        engine.dispose()
+    counts.update(skipped_lines=skipped, converted_values=converted)
+    log.info("loaded %s into %s: %s", bundle_path, sa.make_url(url).render_as_string(hide_password=True), counts)
+    return counts
