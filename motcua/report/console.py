@@ -1,0 +1,65 @@
+"""Tables 1 and 2 (with their totals rows) printed in a terminal with ``rich``."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from motcua.report.html import cell_text
+from motcua.report.layout import Sheet, build_sheets, period_text
+from motcua.report.model import ReportTables
+
+# Short headers for a terminal: (label, column numbers as in the seed)
+SHORT_2 = {
+    "stt": "(1)\nSTT",
+    "procedure_name": "(2) Tên TTHC",
+    "field_name": "(3) Lĩnh vực",
+    "received_total": "(4)\nNhận\ntổng",
+    "carried_over": "(5)\nKỳ trước",
+    "received_new": "(6)\nMới",
+    "resolved_total": "(7)\nĐã GQ",
+    "resolved_on_time": "(8)\nĐúng hạn",
+    "resolved_late": "(9)\nQuá hạn",
+    "pending_total": "(10)\nĐang GQ",
+    "pending_not_due": "(11)\nChưa\nđến hạn",
+    "pending_overdue": "(12)\nQuá hạn",
+    "withdrawn": "(13)\nRút/\ndừng",
+}
+SHORT_1 = {
+    "stt": "TT",
+    "procedure_name": "Tên TTHC, DVC",
+    "service_level": "Mức\nđộ",
+    "service_url": "Địa chỉ đăng tải dịch vụ",
+    "received_online": "Trực\ntuyến",
+    "received_offline": "Trực tiếp\n(không\ntrực tuyến)",
+}
+
+
+def _rich_table(sheet: Sheet, short: dict[str, str], skip: tuple[str, ...] = ()) -> Table:
+    table = Table(title=sheet.title, caption=None, show_lines=False, header_style="bold",
+                  title_style="bold", expand=False)
+    keep = [j for j, c in enumerate(sheet.columns) if c.key not in skip]
+    for j in keep:
+        c = sheet.columns[j]
+        numeric = c.kind in ("int", "stt")
+        table.add_column(short.get(c.key, c.header[-1]), justify="right" if numeric else "left",
+                         overflow="fold", no_wrap=numeric,
+                         max_width=None if numeric else (48 if c.key == "procedure_name" else 24))
+    for i, row in enumerate(sheet.rows):
+        last = i == len(sheet.rows) - 1
+        table.add_row(*(cell_text(row[j]) for j in keep), end_section=last)
+    if sheet.totals is not None:
+        cells = [cell_text(c) for c in sheet.total_cells()]
+        cells[0], cells[1] = "", cells[0]  # "Tổng cộng" under the names, as in the seed
+        table.add_row(*(cells[j] for j in keep), style="bold")
+    return table
+
+
+def print_tables(tables: ReportTables, console: Console | None = None) -> None:
+    """Print table 1 and table 2, each with its "Tổng cộng" row, to ``console``."""
+    console = console or Console()
+    tables, _ = tables.normalized()
+    sheets = {s.name: s for s in build_sheets(tables)}
+    console.print(f"[bold]{tables.agency_name}[/bold] — {period_text(tables)}")
+    console.print(_rich_table(sheets["bieu1"], SHORT_1, skip=("service_url",)))
+    console.print(_rich_table(sheets["bieu2"], SHORT_2))

@@ -1,0 +1,85 @@
+"""The tables as data files: CSV (UTF-8 with BOM, for Excel) and Parquet (pyarrow).
+
+One file per table (``bieu1`` … ``bieu4``, ``bieu06``, ``chiso``), the rows of the
+corresponding :class:`~motcua.report.model.ReportTables` frame with its column names
+(no totals row: totals are the sums of the rows), dates as ISO ``yyyy-mm-dd`` in the
+CSV and ``date32`` in Parquet, counts as nullable integers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from motcua.report.model import (
+    COLUMNS,
+    COUNT_COLUMNS,
+    DATE_COLUMNS,
+    EXPORT_NAMES,
+    FLOAT_COLUMNS,
+    ReportTables,
+)
+
+
+def arrow_schema(name: str) -> pa.Schema:
+    """The Parquet schema of frame ``name``."""
+    out = []
+    for c in COLUMNS[name]:
+        if c in COUNT_COLUMNS.get(name, ()):
+            t = pa.int64()
+        elif c in FLOAT_COLUMNS.get(name, ()):
+            t = pa.float64()
+        elif c in DATE_COLUMNS.get(name, ()):
+            t = pa.date32()
+        else:
+            t = pa.string()
+        out.append(pa.field(c, t, nullable=True))
+    return pa.schema(out)
+
+
+def to_arrow(name: str, df: pd.DataFrame) -> pa.Table:
+    """A normalised frame as an Arrow table with :func:`arrow_schema`."""
+    schema = arrow_schema(name)
+    arrays = []
+    for f in schema:
+        s = df[f.name]
+        values = [None if (v is None or (not isinstance(v, str) and pd.isna(v))) else v for v in s.tolist()]
+        arrays.append(pa.array(values, type=f.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def read_csv(path: Path, name: str) -> pd.DataFrame:
+    """Read an exported CSV back with the dtypes the renderer uses (for tests and users)."""
+    dtypes: dict[str, str] = {}
+    for c in COLUMNS[name]:
+        if c in COUNT_COLUMNS.get(name, ()):
+            dtypes[c] = "Int64"
+        elif c in FLOAT_COLUMNS.get(name, ()):
+            dtypes[c] = "float64"
+        else:
+            dtypes[c] = "string"
+    df = pd.read_csv(path, encoding="utf-8-sig", dtype=dtypes, keep_default_na=False,
+                     na_values={c: [""] for c in COLUMNS[name]})
+    for c in DATE_COLUMNS.get(name, ()):
+        df[c] = df[c].map(lambda v: None if pd.isna(v) else pd.Timestamp(v).date())
+    return df
+
+
+def write_exports(tables: ReportTables, out_dir: Path) -> dict[str, Path]:
+    """Write ``<name>.csv`` and ``<name>.parquet`` for every exported table."""
+    paths: dict[str, Path] = {}
+    for frame, name in EXPORT_NAMES.items():
+        df = tables.frame(frame)
+        csv_path = out_dir / f"{name}.csv"
+        out = df.copy()
+        for c in DATE_COLUMNS.get(frame, ()):
+            out[c] = out[c].map(lambda v: "" if v is None else v.isoformat())
+        out.to_csv(csv_path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        pq_path = out_dir / f"{name}.parquet"
+        pq.write_table(to_arrow(frame, df), pq_path)
+        paths[f"{name}_csv"] = csv_path
+        paths[f"{name}_parquet"] = pq_path
+    return paths
