@@ -1,5 +1,6 @@
-"""Computing the annual report's tables from the warehouse (I/O around the pure
-:mod:`transforms.rpt_appendix`), and printing them in a terminal."""
+"""The annual report's numbers, computed from the warehouse for any year, period
+convention and agency (I/O around pure transforms), handed to :mod:`motcua.report`
+for rendering; and the dossiers behind any cell (``explain``)."""
 
 from __future__ import annotations
 
@@ -9,62 +10,240 @@ from pathlib import Path
 
 import pandas as pd
 
-from transforms import periods, rpt_appendix
-from transforms.mart_indicator import rollup_map
+from transforms import period_counts, periods, rpt_appendix
+from transforms.mart_indicator import ONLINE_LEVELS, rollup_map
+from transforms.mart_indicator import build as build_indicators
 from warehouse.engine import make_engine
+
+INDICATOR_NAMES = {
+    "on_time_rate": "Tỷ lệ hồ sơ giải quyết đúng hạn",
+    "early_rate": "Tỷ lệ hồ sơ giải quyết trước hạn",
+    "online_intake_rate": "Tỷ lệ hồ sơ tiếp nhận trực tuyến",
+    "online_procedures_used_rate": "Tỷ lệ TTHC trực tuyến có phát sinh hồ sơ trực tuyến",
+    "overdue_open": "Số hồ sơ đang giải quyết quá hạn",
+    "processing_days_median": "Thời gian giải quyết, trung vị (ngày làm việc)",
+    "processing_days_p90": "Thời gian giải quyết, phân vị 90 (ngày làm việc)",
+    "published_rate": "Tỷ lệ TTHC công khai",
+    "one_stop_rate": "Tỷ lệ TTHC thực hiện theo cơ chế một cửa",
+    "inter_agency_rate": "Tỷ lệ TTHC thực hiện theo cơ chế một cửa liên thông",
+    "satisfaction_rate": "Tỷ lệ hài lòng",
+    "online_payment_rate": "Tỷ lệ thanh toán trực tuyến",
+    "digitised_rate": "Tỷ lệ hồ sơ số hóa",
+    "plan_completion_rate": "Tỷ lệ nhiệm vụ kế hoạch hoàn thành",
+}
+SCOPE = "*"
 
 
 @dataclass
-class AppendixTables:
-    year: int
-    start: dt.date
-    end: dt.date
-    convention: str
-    agency: str | None
-    table1: pd.DataFrame
-    table2: pd.DataFrame
-    counts: pd.DataFrame
+class Core:
+    """The warehouse's core tables, read once."""
+
+    fct: pd.DataFrame
+    dim_procedure: pd.DataFrame
+    dim_agency: pd.DataFrame
 
 
-def load_core(warehouse_url: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def load_core(warehouse_url: str) -> Core:
     from flows.stages import read_core
 
     engine = make_engine(warehouse_url)
     try:
         with engine.connect() as conn:
-            return read_core(conn)
+            return Core(*read_core(conn))
     finally:
         engine.dispose()
 
 
-def filter_agency(fct: pd.DataFrame, dim_agency: pd.DataFrame, agency: str | None) -> pd.DataFrame:
-    """Dossiers received by ``agency`` or any agency under it (as it was or today)."""
+def agency_members(core: Core, agency: str | None) -> set[str] | None:
+    """Agency codes at or under ``agency`` (as it was or today); None = everything."""
     if not agency:
-        return fct
-    ru = rollup_map(dim_agency, fct["agency_code"])
+        return None
+    codes = pd.concat([core.fct["agency_code"], core.dim_procedure["agency_code"], core.dim_agency["agency_code"]])
+    ru = rollup_map(core.dim_agency, codes.dropna())
     members = set(ru.loc[ru["rollup_code"] == agency, "agency_code"])
     if not members:
-        raise ValueError(f"agency {agency!r} has no dossiers in the warehouse")
-    return fct[fct["agency_code"].isin(members)]
+        raise ValueError(f"unknown agency {agency!r}: not in core.dim_agency nor on any dossier")
+    return members
 
 
-def appendix_tables(warehouse_url: str, year: int, convention: str = "calendar",
-                    agency: str | None = None) -> AppendixTables:
-    fct, dim_proc, dim_ag = load_core(warehouse_url)
-    fct = filter_agency(fct, dim_ag, agency)
-    start, end = periods.bounds(year, "year", 1, convention)
-    counts = rpt_appendix.counts_for_period(fct, dim_proc, start, end)
-    return AppendixTables(year, start, end, convention, agency, rpt_appendix.table1(counts),
-                          rpt_appendix.table2(counts), counts)
+def scoped(core: Core, agency: str | None) -> Core:
+    members = agency_members(core, agency)
+    if members is None:
+        return core
+    return Core(core.fct[core.fct["agency_code"].isin(members)],
+                core.dim_procedure[core.dim_procedure["agency_code"].isin(members)], core.dim_agency)
+
+
+def period_of(year: int, convention: str) -> tuple[dt.date, dt.date]:
+    return periods.bounds(year, "year", 1, convention)
 
 
 def latest_year(warehouse_url: str) -> int | None:
-    fct, _, _ = load_core(warehouse_url)
+    fct = load_core(warehouse_url).fct
     r = fct.loc[fct["is_received"].astype(bool), "intake_at"]
     return None if r.empty else int(r.max().year)
 
 
-def write_csv(tables: AppendixTables, out_dir: Path) -> list[Path]:
+def _single(start: dt.date, end: dt.date) -> pd.DataFrame:
+    return pd.DataFrame({"period_start": [pd.Timestamp(start)], "period_end": [pd.Timestamp(end)]}).astype(
+        "datetime64[us]")
+
+
+def _table4(dim_procedure: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    p = dim_procedure.copy()
+    valid_to = p["valid_to"].fillna(pd.Timestamp("2200-01-01"))
+    p = p[(p["valid_from"] <= pd.Timestamp(end)) & (valid_to >= pd.Timestamp(start))]
+    p = p.sort_values("valid_from").drop_duplicates("procedure_code", keep="last")
+    total = len(p)
+    level = p["service_level"].astype("string").str.strip().str.lower()
+
+    def row(criterion: str, mask: pd.Series, note: str = "") -> dict:
+        n = int(mask.fillna(False).astype(bool).sum())
+        return {"criterion": criterion, "count": n, "share_pct": (100.0 * n / total) if total else None, "note": note}
+
+    top = level.isin(["4", "toan_trinh"])
+    n_top = int(top.sum())
+    return pd.DataFrame([
+        row("Số TTHC được công khai đầy đủ, đúng quy định Cổng thông tin điện tử hoặc Trang thông tin điện tử tỉnh",
+            p["is_published"].astype("boolean")),
+        row("Số lượng các TTHC thực hiện ở địa phương được giải quyết theo cơ chế một cửa",
+            p["is_one_stop"].astype("boolean")),
+        row("Số TTHC giải quyết theo cơ chế một cửa liên thông", p["is_inter_agency"].astype("boolean")),
+        row("Số TTHC thực hiện cung cấp dịch vụ công trực tuyến mức độ 3,4", level.isin(list(ONLINE_LEVELS)),
+            f"{n_top:02d} Mức độ 4" if n_top else ""),
+    ])
+
+
+def build_report(warehouse_url: str, year: int, convention: str = "calendar", agency: str | None = None,
+                 plans: pd.DataFrame | None = None, core: Core | None = None):
+    """Every table of the annual report for ``year`` (``ReportTables``)."""
+    from motcua.report import ReportTables
+
+    full = core or load_core(warehouse_url)
+    c = scoped(full, agency)
+    start, end = period_of(year, convention)
+    counts = rpt_appendix.counts_for_period(c.fct, c.dim_procedure, start, end)
+    table1, table2 = rpt_appendix.table1(counts), rpt_appendix.table2(counts)
+
+    by_field = counts.assign(field_name=counts["field_name"].fillna("(không rõ lĩnh vực)")).groupby(
+        "field_name", as_index=False).sum(numeric_only=True)
+    form06 = pd.DataFrame({
+        "field_name": by_field["field_name"], "received_total": by_field["received_total"],
+        "received_online": by_field["received_online"], "received_offline": by_field["received_offline"],
+        "carried_over": by_field["carried_over"], "resolved_total": by_field["resolved_total"],
+        "resolved_early": by_field["resolved_early"],
+        "resolved_on_time": by_field["resolved_on_time"] - by_field["resolved_early"],
+        "resolved_late": by_field["resolved_late"], "pending_total": by_field["pending_total"],
+        "pending_not_due": by_field["pending_not_due"], "pending_overdue": by_field["pending_overdue"],
+    })
+    form06 = form06[form06[["received_total", "resolved_total"]].sum(axis=1) > 0]
+
+    # indicators for the report's scope: every agency collapsed into one
+    grid = _single(start, end).assign(period_type="report")
+    fct1 = c.fct.assign(agency_code=SCOPE)
+    ind_counts = period_counts.count(fct1, grid, ["agency_code", "procedure_code"])
+    ind_counts.insert(0, "period_type", "report")
+    empty_ag = full.dim_agency.iloc[0:0]
+    plan_frame = None
+    if plans is not None and not plans.empty:
+        plan_frame = plans.assign(agency_code=SCOPE)
+    ind = build_indicators(ind_counts, fct1, empty_ag, c.dim_procedure.assign(agency_code=SCOPE), plan_frame)
+    ind = ind[ind["agency_code"] == SCOPE]
+    indicators = pd.DataFrame({
+        "indicator_code": ind["indicator_code"], "name_vi": ind["indicator_code"].map(INDICATOR_NAMES),
+        "numerator": ind["numerator"], "denominator": ind["denominator"], "value": ind["value"]})
+
+    months = periods.grid(start, end, "month", convention)
+    monthly = period_counts.count(c.fct.assign(_all=SCOPE), months, ["_all"])
+    monthly_intake = pd.DataFrame({"month": pd.to_datetime(monthly["period_start"]).map(
+        lambda d: d.month if convention == "calendar" else (d + pd.DateOffset(months=1)).month),
+        "received_online": monthly["received_online"], "received_offline": monthly["received_offline"]})
+
+    by_agency = period_counts.count(c.fct, _single(start, end), ["agency_code"])
+    names = full.dim_agency.sort_values("valid_from").drop_duplicates("agency_code", keep="last").set_index(
+        "agency_code")["agency_name"]
+    open_by_agency = pd.DataFrame({"agency_code": by_agency["agency_code"],
+                                   "agency_name": by_agency["agency_code"].map(names),
+                                   "pending_not_due": by_agency["pending_not_due"],
+                                   "pending_overdue": by_agency["pending_overdue"]})
+    open_by_agency = open_by_agency[open_by_agency[["pending_not_due", "pending_overdue"]].sum(axis=1) > 0]
+
+    f = c.fct
+    resolved = f[f["is_received"].astype(bool) & f["resolved_at"].notna()
+                 & (f["resolved_at"] >= pd.Timestamp(start)) & (f["resolved_at"] < pd.Timestamp(end) + pd.Timedelta(days=1))]
+    hist = resolved["processing_working_days"].dropna().astype(int).value_counts().sort_index()
+    processing_days = pd.DataFrame({"working_days": hist.index.to_numpy(), "dossiers": hist.to_numpy()})
+
+    agency_name = "Tất cả đơn vị"
+    if agency:
+        agency_name = str(names.get(agency, agency))
+    return ReportTables(
+        title=f"Báo cáo công tác cải cách hành chính năm {year}", year=year, period_start=start, period_end=end,
+        agency_name=agency_name, convention=convention,  # type: ignore[arg-type]
+        table1=table1, table2=table2,
+        table3=plans if plans is not None else pd.DataFrame(
+            columns=["plan_name", "plan_number", "issued_on", "tasks_planned", "tasks_done", "note"]),
+        table4=_table4(c.dim_procedure, start, end), form06=form06, indicators=indicators,
+        monthly_intake=monthly_intake,
+        ontime_by_field=form06.assign(resolved_on_time=form06["resolved_on_time"] + form06["resolved_early"])[
+            ["field_name", "resolved_on_time", "resolved_total"]],
+        ontime_by_procedure=table2[["procedure_code", "procedure_name", "resolved_on_time", "resolved_total"]],
+        open_by_agency=open_by_agency, processing_days=processing_days)
+
+
+# --------------------------------------------------------------------------- explain
+WHY = {
+    "received_new": "received in the period",
+    "carried_over": "received before the period, not ended before it",
+    "received_total": "carried over or received in the period",
+    "resolved_on_time": "resolved in the period on or before its due day",
+    "resolved_early": "resolved in the period before its due day",
+    "resolved_late": "resolved in the period after its due day",
+    "resolved_total": "resolved in the period",
+    "pending_not_due": "open at the period end, due on or after the end",
+    "pending_overdue": "open at the period end, due before the end",
+    "pending_total": "open at the period end",
+    "withdrawn": "withdrawn or stopped in the period",
+    "received_online": "received online in the period",
+    "received_offline": "received in person or by post in the period",
+}
+COLUMN_ALIASES = {"4": "received_total", "5": "carried_over", "6": "received_new", "7": "resolved_total",
+                  "8": "resolved_on_time", "9": "resolved_late", "10": "pending_total", "11": "pending_not_due",
+                  "12": "pending_overdue"}
+
+
+def explain(warehouse_url: str, year: int, column: str, procedure: str | None = None, convention: str = "calendar",
+            agency: str | None = None, core: Core | None = None) -> pd.DataFrame:
+    """The dossiers behind one cell of tables 1–2 (or a whole column when ``procedure``
+    is None): one row per dossier with its pseudonymised applicant, milestones, due and
+    why it falls in the cell. Counted by the same code as the tables, so the row count
+    always equals the cell."""
+    col = COLUMN_ALIASES.get(column.strip("()"), column)
+    if col not in WHY:
+        raise ValueError(f"unknown column {column!r}; one of {sorted(WHY)} or (4)…(12)")
+    c = scoped(core or load_core(warehouse_url), agency)
+    start, end = period_of(year, convention)
+    fct = c.fct if procedure is None else c.fct[c.fct["procedure_code"] == procedure]
+    per = period_counts.add_totals(period_counts.count(fct, _single(start, end), ["procedure_code", "dossier_code"]))
+    hit = per[per[col] > 0]
+    detail = fct.set_index("dossier_code").loc[hit["dossier_code"]]
+    out = pd.DataFrame({
+        "dossier_code": hit["dossier_code"].to_numpy(),
+        "procedure_code": hit["procedure_code"].to_numpy(),
+        "agency_code": detail["agency_code"].to_numpy(),
+        "applicant": detail["applicant_pseudonym"].astype("string").str.slice(0, 12).to_numpy(),
+        "channel": detail["channel_code"].to_numpy(),
+        "intake_at": detail["intake_at"].to_numpy(),
+        "due_date": detail["due_date"].to_numpy(),
+        "resolved_at": detail["resolved_at"].to_numpy(),
+        "withdrawn_at": detail["withdrawn_at"].to_numpy(),
+        "why": WHY[col],
+    })
+    return out.sort_values(["procedure_code", "intake_at", "dossier_code"]).reset_index(drop=True)
+
+
+def write_csv(tables, out_dir: Path) -> list[Path]:
+    """Tables 1 and 2 with totals as CSV (UTF-8 with BOM), for ``motcua run``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, t in (("bieu1", tables.table1), ("bieu2", tables.table2)):
@@ -72,37 +251,3 @@ def write_csv(tables: AppendixTables, out_dir: Path) -> list[Path]:
         rpt_appendix.with_total(t).to_csv(p, index=False, encoding="utf-8-sig")
         paths.append(p)
     return paths
-
-
-def print_tables(tables: AppendixTables) -> None:
-    """Print tables 1 and 2 (with their totals rows) in the terminal."""
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console(width=200)
-    label = f"{tables.start:%d/%m/%Y}–{tables.end:%d/%m/%Y}"
-    t1 = Table(title=f"Biểu 1. KẾT QUẢ TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ TTHC, DVC NĂM {tables.year} ({label})")
-    for h in ("TT", "Mã TTHC", "Tên TTHC, DVC", "Mức độ", "Địa chỉ đăng tải", "Trực tuyến", "Không trực tuyến"):
-        t1.add_column(h, overflow="fold", max_width=60 if h == "Tên TTHC, DVC" else None)
-    rows1 = rpt_appendix.with_total(tables.table1)
-    for i, r in rows1.iterrows():
-        last = i == len(rows1) - 1
-        t1.add_row("" if last else str(i + 1), "" if last else str(r["procedure_code"]), str(r["procedure_name"]),
-                   "" if last else str(r["service_level"] or ""), "" if last else str(r["service_url"] or ""),
-                   str(int(r["received_online"])), str(int(r["received_offline"])), style="bold" if last else None)
-    console.print(t1)
-    t2 = Table(title=f"Biểu 2. TỔNG HỢP SỐ LƯỢNG HỒ SƠ GIẢI QUYẾT TẠI TẤT CẢ CÁC LĨNH VỰC NĂM {tables.year} ({label})")
-    heads = ["(1) STT", "Mã TTHC", "(2) Tên TTHC", "(3) Lĩnh vực", "(4) Tổng", "(5) Kỳ trước", "(6) Mới",
-             "(7) Đã GQ", "(8) Đúng hạn", "(9) Quá hạn", "(10) Đang GQ", "(11) Chưa đến hạn", "(12) Quá hạn",
-             "Rút/dừng"]
-    for h in heads:
-        t2.add_column(h, overflow="fold", max_width=50 if "Tên" in h else None)
-    rows2 = rpt_appendix.with_total(tables.table2)
-    nums = ["received_total", "carried_over", "received_new", "resolved_total", "resolved_on_time",
-            "resolved_late", "pending_total", "pending_not_due", "pending_overdue", "withdrawn"]
-    for i, r in rows2.iterrows():
-        last = i == len(rows2) - 1
-        t2.add_row("" if last else str(i + 1), "" if last else str(r["procedure_code"]), str(r["procedure_name"]),
-                   "" if last else str(r["field_name"] or ""), *[str(int(r[c])) for c in nums],
-                   style="bold" if last else None)
-    console.print(t2)

@@ -98,7 +98,7 @@ def _assign_period(dates: pd.Series, grid: pd.DataFrame) -> pd.DataFrame:
     d = pd.DataFrame({"d": dates.astype("datetime64[us]")}).reset_index()
     parts = []
     for _, g in grid.groupby("period_type"):
-        g = g.sort_values("period_start")
+        g = g.sort_values("period_start").astype({"period_start": "datetime64[us]", "period_end": "datetime64[us]"})
         m = pd.merge_asof(d.dropna().sort_values("d"), g, left_on="d", right_on="period_start", direction="backward")
         m = m[m["d"] <= m["period_end"] + pd.Timedelta(hours=23, minutes=59, seconds=59)]
         parts.append(m)
@@ -109,6 +109,7 @@ def _processing_days(fct: pd.DataFrame, grid: pd.DataFrame, ru: pd.DataFrame) ->
     f = fct[fct["is_received"].fillna(False).astype(bool) & (fct["end_kind"] == "resolved")] if "end_kind" in fct else fct.iloc[0:0]
     if f.empty:
         return pd.DataFrame(columns=COLUMNS)
+    f = f.reset_index(drop=True)
     m = _assign_period(f["ended_at"], grid)
     m["agency_code"] = f["agency_code"].fillna("").to_numpy()[m["index"].to_numpy()] if len(m) else []
     m["days"] = f["processing_working_days"].astype("float64").to_numpy()[m["index"].to_numpy()] if len(m) else []
@@ -161,6 +162,7 @@ def _catalogue(dim_procedure: pd.DataFrame, grid: pd.DataFrame, dim_agency: pd.D
 
 def _plans(plans: pd.DataFrame, grid: pd.DataFrame, dim_agency: pd.DataFrame) -> pd.DataFrame:
     """``plans``: ``agency_code, issued_on, tasks_planned, tasks_done`` (one row per plan)."""
+    plans = plans.reset_index(drop=True)
     m = _assign_period(pd.to_datetime(plans["issued_on"]), grid)
     if m.empty:
         return pd.DataFrame(columns=COLUMNS)

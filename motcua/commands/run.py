@@ -59,7 +59,9 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
     if y is None:
         click.echo("no received dossiers: nothing to print")
         return
-    tables = reporting.appendix_tables(settings.warehouse_url, y)
-    reporting.print_tables(tables)
+    from motcua.report import print_tables
+
+    tables = reporting.build_report(settings.warehouse_url, y)
+    print_tables(tables)
     paths = reporting.write_csv(tables, Path(settings.data_dir) / "reports" / str(y))
     click.echo("written: " + ", ".join(str(p) for p in paths))
