@@ -1,27 +1,55 @@
-"""Connecting to the warehouse and creating its schema.
+"""Connecting to the warehouse and migrating its schema.
 
 DuckDB (``duckdb:///path``) is the embedded default; PostgreSQL
 (``postgresql+psycopg://…``) is for production. DuckDB engines use ``NullPool`` so the
 file is not held (and locked) after the run's work is done.
+
+The schema is owned by Alembic revisions (``warehouse/migrations``), on both engines:
+:func:`create_schema` upgrades to the newest revision, in one transaction. The Alembic
+configuration is built in code, with the migrations folder found next to this module,
+so it works from an installed package and from any working directory.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import NullPool
-from sqlalchemy.schema import CreateSchema
 
-from warehouse.schema import SCHEMAS, metadata
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_URL = "duckdb:///var/warehouse.duckdb"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+"""Alembic's script location (env.py, versions/), inside the installed package."""
+MIGRATION_LOCK_KEY = 7_021_965_301
+"""PostgreSQL ``pg_advisory_xact_lock`` key held while migrating (a constant unique to motcua)."""
+BASELINE_REVISION = "0001"
+"""The revision equal to the schema that ``metadata.create_all`` built before Alembic."""
+
+log = logging.getLogger("motcua.warehouse")
+
+_ALEMBIC_LOCK = threading.RLock()
+"""Alembic keeps its running environment in module globals (``alembic.context``): one
+command at a time per process. Across processes, PostgreSQL upgrades are serialised by
+an advisory lock (see migrations/env.py); a DuckDB file has one writer anyway."""
 
 
 def is_duckdb(engine_or_url: Engine | str) -> bool:
+    """True when the engine (or URL) is DuckDB."""
     url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
     return url.get_backend_name() == "duckdb"
+
+
+def is_postgresql(engine_or_url: Engine | str) -> bool:
+    """True when the engine (or URL) is PostgreSQL."""
+    url = engine_or_url.url if isinstance(engine_or_url, Engine) else make_url(engine_or_url)
+    return url.get_backend_name() == "postgresql"
 
 
 def make_engine(url: str = DEFAULT_URL) -> Engine:
@@ -38,9 +66,78 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 
+def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
+    """An Alembic ``Config`` built in code: script location inside the package; the
+    migrations run on ``connection`` when given (inside its transaction), else on ``url``."""
+    from alembic.config import Config
+
+    from warehouse import _alembic_duckdb  # noqa: F401 - registers Alembic's DuckDB support
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    if url:
+        # ConfigParser interpolation: a literal % must be doubled
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest revision in the package."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the warehouse is at (None: never migrated)."""
+    from alembic.migration import MigrationContext
+
+    from warehouse import _alembic_duckdb  # noqa: F401 - registers Alembic's DuckDB support
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _adopt_pre_alembic(conn: sa.Connection, cfg: Config) -> None:
+    """A warehouse built by ``metadata.create_all`` before the migrations existed has the
+    baseline's tables but no ``alembic_version``: stamp it at the baseline so the later
+    revisions apply (keeping its data)."""
+    from alembic import command
+
+    insp = sa.inspect(conn)
+    if insp.has_table("alembic_version"):
+        return
+    if insp.has_table("fct_dossier", schema="core") and insp.has_table("dossier_resolution", schema="mart"):
+        log.warning("warehouse built before migrations: stamping it at revision %s", BASELINE_REVISION)
+        command.stamp(cfg, BASELINE_REVISION)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Migrate the warehouse to ``revision`` (default: the newest), in one transaction."""
+    from alembic import command
+
+    with _ALEMBIC_LOCK, engine.begin() as conn:
+        if conn.dialect.name == "postgresql":  # concurrent runs: one migrates, the others wait
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        cfg = alembic_config(conn)
+        _adopt_pre_alembic(conn, cfg)
+        command.upgrade(cfg, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Migrate the warehouse back to ``revision`` (``base`` drops everything), in one transaction."""
+    from alembic import command
+
+    with _ALEMBIC_LOCK, engine.begin() as conn:
+        command.downgrade(alembic_config(conn), revision)
+
+
 def create_schema(engine: Engine) -> None:
-    """Create the schemas and tables that do not exist yet (idempotent)."""
-    with engine.begin() as conn:
-        for name in SCHEMAS:
-            conn.execute(CreateSchema(name, if_not_exists=True))
-        metadata.create_all(conn)
+    """Bring the warehouse's schemas, tables and views up to date (idempotent): upgrade
+    to the newest Alembic revision."""
+    upgrade(engine, "head")

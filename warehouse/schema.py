@@ -3,7 +3,13 @@
 Layers (schemas): ``core`` (dimensions and facts, no personal data in clear),
 ``mart`` (what BI tools and reports read), ``audit`` (runs, quarantine, watermarks).
 Every table states its grain in its ``comment``; every mart column carries its
-Vietnamese label in ``info["vi"]`` (used for COMMENTs and report headers).
+Vietnamese label in ``info["vi"]`` and, in the database, a COMMENT that starts with it.
+
+The marts are versioned tables (``mart.dossier_resolution_v1`` …) read by BI tools
+through stable views without the suffix (``mart.dossier_resolution`` …, see
+:data:`MART_VIEWS`); the views, like every table, are created by the Alembic revisions
+in ``warehouse/migrations`` (:func:`warehouse.engine.create_schema`). A change here
+needs a new revision; tests/warehouse/test_migrations.py fails on any drift.
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    Float,
+    Double,
+    Index,
     Integer,
     MetaData,
     String,
@@ -164,59 +171,91 @@ fct_dossier_event = Table(
 )
 
 # --------------------------------------------------------------------------- mart
-_PERIOD = [
-    Column("period_type", String, primary_key=True, info=_vi("Loại kỳ"), comment="year | month"),
-    Column("period_start", Date, primary_key=True, info=_vi("Từ ngày")),
-    Column("period_end", Date, nullable=False, info=_vi("Đến ngày")),
-    Column("agency_code", String, primary_key=True, info=_vi("Mã đơn vị")),
-]
+# BI tools read the stable views ``mart.dossier_resolution``, ``mart.dossier_intake`` and
+# ``mart.indicator`` (created by the migrations, see warehouse/migrations); the tables
+# below are their current versions (``_v1``). A breaking change adds a ``_v2`` table and
+# repoints the view, so a dashboard never breaks. Every mart column's COMMENT is its
+# Vietnamese label (``info["vi"]``), followed by an English note where one helps.
+
+
+def _mart_column(name: str, type_: object, vi: str, note: str | None = None, **kw: object) -> Column:
+    comment = f"{vi} ({note})" if note else vi
+    return Column(name, type_, info=_vi(vi), comment=comment, **kw)  # type: ignore[arg-type]
+
+
+def _period_columns() -> list[Column]:
+    return [
+        _mart_column("period_type", String, "Loại kỳ", "year | month", primary_key=True),
+        _mart_column("period_start", Date, "Từ ngày", primary_key=True),
+        _mart_column("period_end", Date, "Đến ngày", nullable=False),
+        _mart_column("agency_code", String, "Mã đơn vị", primary_key=True),
+    ]
+
+
+def _bi_index(table_name: str) -> Index:
+    """Agency-first index for BI filters (the primary key already leads with
+    period_type, period_start, agency_code). PostgreSQL only: DuckDB scans columns and
+    a secondary ART index would only slow the loads."""
+    return Index(f"ix_{table_name}_agency_period", "agency_code", "period_type", "period_start").ddl_if(
+        dialect="postgresql")
+
 
 dossier_resolution = Table(
-    "dossier_resolution",
+    "dossier_resolution_v1",
     metadata,
-    *[c.copy() for c in _PERIOD],
-    Column("procedure_code", String, primary_key=True, info=_vi("Mã TTHC")),
-    Column("procedure_name", String, info=_vi("Tên TTHC")),
-    Column("field_name", String, info=_vi("Lĩnh vực")),
-    Column("received_total", BigInteger, nullable=False, info=_vi("(4) Tổng số hồ sơ nhận giải quyết")),
-    Column("carried_over", BigInteger, nullable=False, info=_vi("(5) Số kỳ trước chuyển qua")),
-    Column("received_new", BigInteger, nullable=False, info=_vi("(6) Số mới tiếp nhận")),
-    Column("resolved_total", BigInteger, nullable=False, info=_vi("(7) Tổng số đã giải quyết")),
-    Column("resolved_on_time", BigInteger, nullable=False, info=_vi("(8) Trả đúng thời hạn")),
-    Column("resolved_late", BigInteger, nullable=False, info=_vi("(9) Trả quá hạn")),
-    Column("pending_total", BigInteger, nullable=False, info=_vi("(10) Tổng số đang giải quyết")),
-    Column("pending_not_due", BigInteger, nullable=False, info=_vi("(11) Chưa đến hạn")),
-    Column("pending_overdue", BigInteger, nullable=False, info=_vi("(12) Quá hạn")),
-    Column("withdrawn", BigInteger, nullable=False, info=_vi("Rút hồ sơ / dừng xử lý")),
-    Column("resolved_early", BigInteger, nullable=False, info=_vi("Trả trước hạn")),
+    *_period_columns(),
+    _mart_column("procedure_code", String, "Mã TTHC", primary_key=True),
+    _mart_column("procedure_name", String, "Tên TTHC"),
+    _mart_column("field_name", String, "Lĩnh vực"),
+    _mart_column("received_total", BigInteger, "(4) Tổng số hồ sơ nhận giải quyết", nullable=False),
+    _mart_column("carried_over", BigInteger, "(5) Số kỳ trước chuyển qua", nullable=False),
+    _mart_column("received_new", BigInteger, "(6) Số mới tiếp nhận", nullable=False),
+    _mart_column("resolved_total", BigInteger, "(7) Tổng số đã giải quyết", nullable=False),
+    _mart_column("resolved_on_time", BigInteger, "(8) Trả đúng thời hạn", nullable=False),
+    _mart_column("resolved_late", BigInteger, "(9) Trả quá hạn", nullable=False),
+    _mart_column("pending_total", BigInteger, "(10) Tổng số đang giải quyết", nullable=False),
+    _mart_column("pending_not_due", BigInteger, "(11) Chưa đến hạn", nullable=False),
+    _mart_column("pending_overdue", BigInteger, "(12) Quá hạn", nullable=False),
+    _mart_column("withdrawn", BigInteger, "Rút hồ sơ / dừng xử lý", nullable=False),
+    _mart_column("resolved_early", BigInteger, "Trả trước hạn", nullable=False),
+    _bi_index("dossier_resolution_v1"),
     schema="mart",
-    comment="One row per (period_type, period_start, agency_code, procedure_code): dossiers received and resolved.",
+    info={"vi": "Tình hình, kết quả giải quyết hồ sơ TTHC", "view": "dossier_resolution"},
+    comment="Tình hình, kết quả giải quyết hồ sơ TTHC. One row per (period_type, period_start, "
+            "agency_code, procedure_code): dossiers received and resolved.",
 )
 
 dossier_intake = Table(
-    "dossier_intake",
+    "dossier_intake_v1",
     metadata,
-    *[c.copy() for c in _PERIOD],
-    Column("procedure_code", String, primary_key=True, info=_vi("Mã TTHC")),
-    Column("procedure_name", String, info=_vi("Tên TTHC, DVC")),
-    Column("service_level", String, info=_vi("Mức độ của dịch vụ")),
-    Column("service_url", String, info=_vi("Địa chỉ đăng tải dịch vụ")),
-    Column("received_online", BigInteger, nullable=False, info=_vi("Tổng số hồ sơ tiếp nhận trực tuyến")),
-    Column("received_offline", BigInteger, nullable=False, info=_vi("Tổng số hồ sơ tiếp nhận trực tiếp (không trực tuyến)")),
+    *_period_columns(),
+    _mart_column("procedure_code", String, "Mã TTHC", primary_key=True),
+    _mart_column("procedure_name", String, "Tên TTHC, DVC"),
+    _mart_column("service_level", String, "Mức độ của dịch vụ"),
+    _mart_column("service_url", String, "Địa chỉ đăng tải dịch vụ"),
+    _mart_column("received_online", BigInteger, "Tổng số hồ sơ tiếp nhận trực tuyến", nullable=False),
+    _mart_column("received_offline", BigInteger, "Tổng số hồ sơ tiếp nhận trực tiếp (không trực tuyến)",
+                 nullable=False),
+    _bi_index("dossier_intake_v1"),
     schema="mart",
-    comment="One row per (period_type, period_start, agency_code, procedure_code): new dossiers by channel.",
+    info={"vi": "Kết quả tiếp nhận hồ sơ TTHC, DVC theo kênh", "view": "dossier_intake"},
+    comment="Kết quả tiếp nhận hồ sơ TTHC, DVC theo kênh. One row per (period_type, period_start, "
+            "agency_code, procedure_code): new dossiers by channel.",
 )
 
 indicator = Table(
-    "indicator",
+    "indicator_v1",
     metadata,
-    *[c.copy() for c in _PERIOD],
-    Column("indicator_code", String, primary_key=True, info=_vi("Mã chỉ số")),
-    Column("numerator", Float, info=_vi("Tử số")),
-    Column("denominator", Float, info=_vi("Mẫu số")),
-    Column("value", Float, info=_vi("Giá trị")),
+    *_period_columns(),
+    _mart_column("indicator_code", String, "Mã chỉ số", primary_key=True),
+    _mart_column("numerator", Double, "Tử số"),
+    _mart_column("denominator", Double, "Mẫu số"),
+    _mart_column("value", Double, "Giá trị"),
+    _bi_index("indicator_v1"),
     schema="mart",
-    comment="One row per (period_type, period_start, agency_code, indicator_code).",
+    info={"vi": "Chỉ số cải cách hành chính (tử số, mẫu số, giá trị)", "view": "indicator"},
+    comment="Chỉ số cải cách hành chính (tử số, mẫu số, giá trị). One row per (period_type, "
+            "period_start, agency_code, indicator_code).",
 )
 
 # --------------------------------------------------------------------------- audit
@@ -266,3 +305,16 @@ source_state = Table(
 )
 
 MART_TABLES = (dossier_resolution, dossier_intake, indicator)
+"""The current versions of the mart tables (what the pipeline writes)."""
+
+MART_VIEWS: dict[str, Table] = {t.info["view"]: t for t in MART_TABLES}
+"""Stable view name (in schema ``mart``) -> the table it reads: what BI tools use."""
+
+DIMENSION_TABLES = (dim_agency, dim_procedure, dim_field, dim_channel, dim_status, dim_date)
+"""Dimensions: no personal data; readable by BI."""
+
+FACT_TABLES = (fct_dossier, fct_dossier_event)
+"""Dossier-level facts (pseudonymous keys to people): never readable by BI."""
+
+AUDIT_TABLES = (quarantine, run, source_state)
+"""Audit: the quarantine keeps raw records (personal data in clear); never readable by BI."""

@@ -1,0 +1,283 @@
+"""Alembic migrations on both engines: from an empty database, from the previous revision
+with data in it, from a warehouse built before migrations existed; the result matches
+warehouse.schema (one schema, no drift) and carries the Vietnamese comments."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from helpers.warehouses import fresh_postgres_database, warehouse_url  # noqa: F401
+
+from warehouse import engine as wh
+from warehouse import load, schema
+
+ALL_TABLES = list(schema.metadata.sorted_tables)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _relations(conn: sa.Connection) -> dict[tuple[str, str], str]:
+    rows = conn.exec_driver_sql(
+        "SELECT table_schema, table_name, table_type FROM information_schema.tables "
+        "WHERE table_schema IN ('core', 'mart', 'audit')").fetchall()
+    return {(s, n): t for s, n, t in rows}
+
+
+def _comments(conn: sa.Connection) -> tuple[dict[tuple[str, str], str | None], dict[tuple[str, str, str], str | None]]:
+    """(schema, relation) -> comment and (schema, relation, column) -> comment, tables and views."""
+    if conn.dialect.name == "postgresql":
+        rel = conn.exec_driver_sql(
+            "SELECT n.nspname, c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('core', 'mart', 'audit') "
+            "AND c.relkind IN ('r', 'v')").fetchall()
+        col = conn.exec_driver_sql(
+            "SELECT n.nspname, c.relname, a.attname, col_description(c.oid, a.attnum) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid "
+            "WHERE n.nspname IN ('core', 'mart', 'audit') AND c.relkind IN ('r', 'v') AND a.attnum > 0 "
+            "AND NOT a.attisdropped").fetchall()
+    else:
+        rel = conn.exec_driver_sql(
+            "SELECT schema_name, table_name, comment FROM duckdb_tables() "
+            "WHERE schema_name IN ('core', 'mart', 'audit') UNION ALL "
+            "SELECT schema_name, view_name, comment FROM duckdb_views() "
+            "WHERE schema_name IN ('core', 'mart', 'audit')").fetchall()
+        col = conn.exec_driver_sql(
+            "SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() "
+            "WHERE schema_name IN ('core', 'mart', 'audit')").fetchall()
+    return {(s, n): c for s, n, c in rel}, {(s, n, a): c for s, n, a, c in col}
+
+
+def test_upgrade_from_empty_creates_every_table_and_view(warehouse_url):  # noqa: F811
+    engine = wh.make_engine(warehouse_url)
+    try:
+        assert wh.current_revision(engine) is None
+        wh.create_schema(engine)
+        assert wh.current_revision(engine) == wh.head_revision() == "0002"
+        wh.create_schema(engine)  # idempotent
+        with engine.connect() as conn:
+            rels = _relations(conn)
+        for t in ALL_TABLES:
+            assert rels.get((t.schema, t.name)) == "BASE TABLE", t.fullname
+        for view, table in schema.MART_VIEWS.items():
+            assert rels.get(("mart", view)) == "VIEW", view
+            assert table.name == f"{view}_v1"
+        assert len(rels) == len(ALL_TABLES) + len(schema.MART_VIEWS)
+    finally:
+        engine.dispose()
+
+
+def test_every_mart_table_view_and_column_has_its_vietnamese_comment(warehouse_url):  # noqa: F811
+    engine = wh.make_engine(warehouse_url)
+    try:
+        wh.create_schema(engine)
+        with engine.connect() as conn:
+            rel, col = _comments(conn)
+    finally:
+        engine.dispose()
+    for view, table in schema.MART_VIEWS.items():
+        vi = table.info["vi"]
+        assert rel[("mart", table.name)] == table.comment and table.comment.startswith(vi)
+        assert rel[("mart", view)].startswith(table.comment)
+        for c in table.columns:
+            assert c.info["vi"] and c.comment.startswith(c.info["vi"]), (table.name, c.name)
+            assert col[("mart", table.name, c.name)] == c.comment, (table.name, c.name)
+            assert col[("mart", view, c.name)] == c.comment, (view, c.name)
+    for t in ALL_TABLES:  # the other tables keep their documented grain and column notes
+        assert rel[(t.schema, t.name)] == t.comment
+        for c in t.columns:
+            assert col[(t.schema, t.name, c.name)] == c.comment, (t.fullname, c.name)
+
+
+def _old_rows(conn: sa.Connection) -> None:
+    """Rows in the tables of revision 0001 (marts still plain tables)."""
+    conn.exec_driver_sql(
+        "INSERT INTO mart.dossier_resolution VALUES ('year', '2019-01-01', '2019-12-31', 'A1', '1.000001', "
+        "'Thủ tục', 'Lĩnh vực', 9, 1, 8, 6, 5, 1, 2, 1, 1, 1, 3)")
+    conn.exec_driver_sql(
+        "INSERT INTO mart.indicator VALUES ('year', '2019-01-01', '2019-12-31', 'A1', 'on_time_rate', 5, 6, 0.8333333333333334)")
+    conn.exec_driver_sql(
+        "INSERT INTO mart.dossier_intake VALUES ('year', '2019-01-01', '2019-12-31', 'A1', '1.000001', "
+        "'Thủ tục', '3', 'https://dvc.example', 1, 7)")
+    conn.exec_driver_sql(
+        "INSERT INTO audit.run (run_id, status) VALUES ('r-old', 'completed')")
+
+
+def _check_old_rows_survived(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        for relation in ("mart.dossier_resolution", "mart.dossier_resolution_v1"):
+            row = conn.exec_driver_sql(f"SELECT received_total, resolved_early, field_name FROM {relation}").one()
+            assert tuple(row) == (9, 3, "Lĩnh vực")
+        value = conn.exec_driver_sql("SELECT value FROM mart.indicator").scalar()
+        assert value == pytest.approx(5 / 6, rel=1e-6)  # DuckDB kept 0001's 4-byte REAL until recomputed
+        assert conn.exec_driver_sql("SELECT received_offline FROM mart.dossier_intake").scalar() == 7
+        assert conn.exec_driver_sql("SELECT status FROM audit.run").scalar() == "completed"
+
+
+def test_upgrade_from_previous_revision_keeps_data(warehouse_url):  # noqa: F811
+    engine = wh.make_engine(warehouse_url)
+    try:
+        wh.upgrade(engine, "0001")
+        assert wh.current_revision(engine) == "0001"
+        with engine.begin() as conn:
+            _old_rows(conn)
+        wh.create_schema(engine)
+        assert wh.current_revision(engine) == "0002"
+        _check_old_rows_survived(engine)
+        # and the pipeline's writes now land in the _v1 table, visible through the view
+        with engine.begin() as conn:
+            load.replace_all(conn, schema.indicator, load.read_frame(conn, schema.indicator).assign(value=1 / 3))
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT value FROM mart.indicator").scalar() == 1 / 3
+    finally:
+        engine.dispose()
+
+
+def test_downgrade_and_upgrade_again_keep_data(warehouse_url):  # noqa: F811
+    engine = wh.make_engine(warehouse_url)
+    try:
+        wh.upgrade(engine, "0001")
+        with engine.begin() as conn:
+            _old_rows(conn)
+        wh.upgrade(engine)
+        wh.downgrade(engine, "0001")
+        with engine.connect() as conn:
+            assert ("mart", "dossier_resolution") in _relations(conn)
+            assert ("mart", "dossier_resolution_v1") not in _relations(conn)
+        wh.upgrade(engine)
+        _check_old_rows_survived(engine)
+        wh.downgrade(engine, "base")
+        with engine.connect() as conn:
+            assert _relations(conn) == {}
+    finally:
+        engine.dispose()
+
+
+def test_warehouse_built_before_migrations_is_adopted(warehouse_url):  # noqa: F811
+    """A warehouse from the old ``metadata.create_all`` (revision 0001's tables, no
+    alembic_version) is stamped at 0001 and upgraded, data kept."""
+    engine = wh.make_engine(warehouse_url)
+    try:
+        wh.upgrade(engine, "0001")
+        with engine.begin() as conn:
+            _old_rows(conn)
+            conn.exec_driver_sql("DROP TABLE alembic_version")
+        assert wh.current_revision(engine) is None
+        wh.create_schema(engine)
+        assert wh.current_revision(engine) == "0002"
+        _check_old_rows_survived(engine)
+    finally:
+        engine.dispose()
+
+
+_DUCKDB_TYPES = [(sa.BigInteger, "BIGINT"), (sa.Integer, "INTEGER"), (sa.Double, "DOUBLE"), (sa.Float, "FLOAT"),
+                 (sa.String, "VARCHAR"), (sa.Boolean, "BOOLEAN"), (sa.DateTime, "TIMESTAMP"), (sa.Date, "DATE")]
+
+
+def _duckdb_type(t: sa.types.TypeEngine) -> str:
+    return next(name for cls, name in _DUCKDB_TYPES if isinstance(t, cls))
+
+
+def test_schema_at_head_matches_the_metadata(warehouse_url):  # noqa: F811
+    """No drift between warehouse/schema.py and the revisions: a change to the schema
+    without a revision fails here."""
+    engine = wh.make_engine(warehouse_url)
+    try:
+        wh.create_schema(engine)
+        with engine.connect() as conn:
+            if conn.dialect.name == "postgresql":
+                from alembic.autogenerate import compare_metadata
+                from alembic.migration import MigrationContext
+
+                ctx = MigrationContext.configure(conn, opts={
+                    "include_schemas": True, "compare_type": True,
+                    "include_name": lambda name, type_, parents: name in schema.SCHEMAS if type_ == "schema" else True,
+                    "include_object": lambda obj, name, type_, reflected, other:
+                        not (type_ == "table" and name in schema.MART_VIEWS),
+                })
+                assert compare_metadata(ctx, schema.metadata) == []
+                indexes = {r[0] for r in conn.exec_driver_sql(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = 'mart'")}
+                for t in schema.MART_TABLES:
+                    assert f"ix_{t.name}_agency_period" in indexes
+            else:
+                # duckdb_engine cannot reflect on this DuckDB: compare the catalogue by hand
+                rows = conn.exec_driver_sql(
+                    "SELECT schema_name, table_name, column_name, data_type, is_nullable FROM duckdb_columns() "
+                    "WHERE schema_name IN ('core', 'mart', 'audit') ORDER BY schema_name, table_name, column_index"
+                ).fetchall()
+                actual: dict[str, list[tuple[str, str, bool]]] = {}
+                for s, t, c, typ, nullable in rows:
+                    actual.setdefault(f"{s}.{t}", []).append((c, typ, nullable))
+                for t in ALL_TABLES:
+                    expected = [(c.name, _duckdb_type(c.type), c.nullable and not c.primary_key) for c in t.columns]
+                    assert expected == actual[t.fullname], t.fullname
+    finally:
+        engine.dispose()
+
+
+def test_migrations_run_from_any_working_directory(tmp_path, monkeypatch):
+    """The Alembic config is built in code, script location inside the package."""
+    assert wh.MIGRATIONS_DIR.is_dir() and (wh.MIGRATIONS_DIR / "env.py").is_file()
+    assert wh.MIGRATIONS_DIR.parent == Path(wh.__file__).resolve().parent
+    monkeypatch.chdir(tmp_path)
+    engine = wh.make_engine(f"duckdb:///{tmp_path / 'x' / 'w.duckdb'}")
+    try:
+        wh.create_schema(engine)
+        assert wh.current_revision(engine) == wh.head_revision()
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_concurrent_upgrades_on_postgresql_are_serialised():
+    """Runs starting at once on an empty PostgreSQL warehouse (separate processes, and
+    threads of one process): all succeed, the schema is migrated once."""
+    code = ("import sys; from warehouse.engine import create_schema, make_engine; "
+            "e = make_engine(sys.argv[1]); create_schema(e); e.dispose()")
+    with fresh_postgres_database() as url:
+        procs = [subprocess.Popen([sys.executable, "-c", code, url], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+                 for _ in range(1)]
+        errors: list[BaseException] = []
+
+        def go() -> None:
+            engine = wh.make_engine(url)
+            try:
+                wh.create_schema(engine)
+            except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+                errors.append(exc)
+            finally:
+                engine.dispose()
+
+        threads = [threading.Thread(target=go) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        results = [(p.wait(60), p.stderr.read() if p.stderr else "") for p in procs]
+        assert errors == []
+        assert [rc for rc, _ in results] == [0], results
+        engine = wh.make_engine(url)
+        try:
+            assert wh.current_revision(engine) == wh.head_revision()
+            with engine.connect() as conn:
+                assert len(_relations(conn)) == len(ALL_TABLES) + len(schema.MART_VIEWS)
+        finally:
+            engine.dispose()
+
+
+def test_dates_and_timestamps_survive_a_migration(warehouse_url):  # noqa: F811
+    engine = wh.make_engine(warehouse_url)
+    try:
+        wh.upgrade(engine, "0001")
+        with engine.begin() as conn:
+            conn.execute(schema.run.insert().values(run_id="r1", started_at=dt.datetime(2019, 3, 4, 9, 0, 0, 123456)))
+        wh.create_schema(engine)
+        with engine.connect() as conn:
+            assert conn.execute(sa.select(schema.run.c.started_at)).scalar() == dt.datetime(2019, 3, 4, 9, 0, 0, 123456)
+    finally:
+        engine.dispose()

@@ -1,0 +1,1 @@
+"""Alembic revisions of the warehouse schema, oldest first (``0001``, ``0002``, …)."""
