@@ -4,16 +4,22 @@ in Parquet files under the run's folder and in the warehouse.
 
 extract -> stage (parse, rules, validate: records loaded or quarantined) -> load_core
 (dimensions, fct_dossier, events, quarantine, watermark: one transaction) ->
-build_marts (+ mart suite: write, audit) -> publish (marts replaced in one transaction).
+build_marts (+ mart suite: write, audit) -> publish (the mart partitions rebuilt, period x
+agency, replaced in one transaction; see :func:`plan_rebuild`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import logging
 import os
+import threading
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -66,8 +72,15 @@ class Run:
 
 
 def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+    """Create ``path`` and any missing parents owner-only (0700)."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(d, 0o700)
     return path
 
 
@@ -78,6 +91,9 @@ def _write_private(table: pa.Table, path: Path) -> None:
 
 
 def new_run(settings: Settings, source: str, run_id: str | None = None) -> Run:
+    """A new run and its private folder. Fails at once (before any personal data is
+    written to disk) when the pseudonymisation key is missing."""
+    pseudonym_key()
     now = dt.datetime.now()
     rid = run_id or f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     run_dir = _private_dir(Path(settings.data_dir) / "runs" / rid)
@@ -86,6 +102,8 @@ def new_run(settings: Settings, source: str, run_id: str | None = None) -> Run:
 
 def source_name(spec: str) -> str:
     """A stable, file-system safe name for a source (used in the raw zone and watermarks)."""
+    if spec.startswith("raw:"):
+        return "replay"
     kind = "http" if spec.startswith(("http://", "https://")) else "db" if "://" in spec else "file"
     if kind == "file":
         kind = "bundle" if Path(spec).is_dir() else "sheet"
@@ -105,6 +123,12 @@ def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
     procedures.astype("string").to_parquet(cat_dir / "procedures.parquet", index=False)
     agencies.astype("string").to_parquet(cat_dir / "agencies.parquet", index=False)
     raw_dir = Path(settings.data_dir) / "raw" / f"source={name}" / f"extracted={run.started_at:%Y-%m-%d}"
+    if name == "replay":  # replaying the raw zone does not land its records in it again
+        raw_dir = run.run_dir / "replayed"
+    # the raw zone keeps the catalogue read with the records, so it can be replayed alone
+    for label, frame in (("procedures", procedures), ("agencies", agencies)):
+        _write_private(pa.Table.from_pandas(frame.astype("string"), preserve_index=False),
+                       raw_dir / f"{run.run_id}-{label}.parquet")
     files: list[str] = []
     n = 0
     for i, batch in enumerate(src.iter_records(since)):
@@ -112,7 +136,7 @@ def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
             continue
         table = batch.append_column("run_id", pa.array([run.run_id] * batch.num_rows, pa.string()))
         table = table.append_column("source", pa.array([name] * batch.num_rows, pa.string()))
-        path = raw_dir / f"{run.run_id}-{i:05d}.parquet"
+        path = raw_dir / f"{run.run_id}-records-{i:05d}.parquet"
         _write_private(table, path)
         files.append(str(path))
         n += batch.num_rows
@@ -132,7 +156,14 @@ def _catalogue(extracted: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 # --------------------------------------------------------------------------- stage
 def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True) -> dict:
     """Parse, apply the rules and validate every raw record; write the records that load
-    and those quarantined (with reasons) to the run folder."""
+    and those quarantined (with reasons) to the run folder.
+
+    The record suites (``raw_snapshot``, ``int_dossier_record``) run on the raw batches
+    as they come, small consecutive batches taken together up to
+    ``settings.batch_records`` records (a suite run has a fixed cost; memory stays
+    bounded by one batch)."""
+    from expectations import gate
+
     dim_proc, agencies = _catalogue(extracted)
     agency_codes = set(agencies["MaDonVi"].dropna())
     overrides = None
@@ -142,24 +173,10 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True) 
     out_dir = _private_dir(run.run_dir / "records")
     first_id = 0
     parts, hist_parts, q_parts = [], [], []
-    loaded = quarantined = 0
-    warnings = 0
-    for i, f in enumerate(extracted["raw_files"]):
-        raw = pq.read_table(f)
-        staged, history = stg_dossier_snapshot.build(raw, first_record_id=first_id)
-        first_id += len(staged)
-        records = int_dossier_record.build(staged, history, dim_proc, agency_codes, cal, per_agency)
-        if validate:
-            from expectations import int_dossier_record as suite
-            from expectations.runner import validate as run_suite
+    counts = {"loaded": 0, "quarantined": 0, "flagged": 0}
+    pending: list[tuple[int, pa.Table, pd.DataFrame, pd.DataFrame]] = []
 
-            ok = records["quarantine_reason"].isna()
-            outcome = run_suite(suite, records[ok])
-            for (rid,), reasons in outcome.errors.items():
-                records.loc[records["record_id"] == rid, "quarantine_reason"] = "expectation: " + "; ".join(reasons)
-            if outcome.table_errors:
-                raise PipelineError(f"record suite could not run: {outcome.table_errors}")
-            warnings += len(outcome.warnings)
+    def write(i: int, raw: pa.Table, records: pd.DataFrame, history: pd.DataFrame) -> None:
         bad = records["quarantine_reason"].notna()
         q = records.loc[bad, ["record_id", "locator", "dossier_code", "quarantine_reason"]].copy()
         q["record"] = raw.column("record").to_pandas().to_numpy()[bad.to_numpy()]
@@ -176,8 +193,40 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True) 
         parts.append(str(good_path))
         hist_parts.append(str(hist_path))
         q_parts.append(str(q_path))
-        loaded += len(good)
-        quarantined += int(bad.sum())
+        counts["loaded"] += len(good)
+        counts["quarantined"] += int(bad.sum())
+
+    def flush() -> None:
+        if not pending:
+            return
+        if validate:
+            # raw_snapshot on the raw records, then int_dossier_record on what the rules left
+            raw_all = (pa.concat_tables([p[1] for p in pending], promote_options="default")
+                       if len(pending) > 1 else pending[0][1])
+            rec_all = pd.concat([p[2] for p in pending], ignore_index=True) if len(pending) > 1 else pending[0][2]
+            checked, flagged, table_errors = gate.check_batch(
+                raw_all, rec_all, run.started_at, results_dir=run.run_dir / gate.RESULTS_DIR)
+            if table_errors:
+                raise PipelineError(f"record suites could not run: {table_errors}")
+            counts["flagged"] += flagged
+            start = 0
+            for n, (i, raw, records, history) in enumerate(pending):
+                pending[n] = (i, raw, checked.iloc[start:start + len(records)].reset_index(drop=True), history)
+                start += len(records)
+        for i, raw, records, history in pending:
+            write(i, raw, records, history)
+        pending.clear()
+
+    for i, f in enumerate(extracted["raw_files"]):
+        raw = pq.read_table(f)
+        staged, history = stg_dossier_snapshot.build(raw, first_record_id=first_id)
+        first_id += len(staged)
+        records = int_dossier_record.build(staged, history, dim_proc, agency_codes, cal, per_agency)
+        if pending and sum(len(p[2]) for p in pending) + len(records) > settings.batch_records:
+            flush()
+        pending.append((i, raw, records, history))
+    flush()
+    loaded, quarantined, warnings = counts["loaded"], counts["quarantined"], counts["flagged"]
     read = extracted["records_read"]
     if loaded + quarantined != read:
         raise PipelineError(f"record accounting broken: read {read}, loaded {loaded} + quarantined {quarantined}")
@@ -214,6 +263,31 @@ def _quarantine_rows(run: Run, q_parts: list[str]) -> pd.DataFrame:
     }).drop_duplicates("quarantine_id")
 
 
+def _store_quarantine(conn: sa.Connection, run: Run, quarantine: pd.DataFrame, loaded: pd.DataFrame,
+                      source: str) -> None:
+    """Add this run's quarantined records (a record already there keeps its row, so a
+    resolved one stays resolved), and resolve the open rows of this source whose record
+    loaded in this run (the same text at the same place, now accepted)."""
+    t = schema.quarantine
+    known = set()
+    ids = quarantine["quarantine_id"].tolist()
+    for start in range(0, len(ids), 5000):
+        rows = conn.execute(sa.select(t.c.quarantine_id).where(t.c.quarantine_id.in_(ids[start:start + 5000])))
+        known.update(r[0] for r in rows)
+    load.insert(conn, t, quarantine[~quarantine["quarantine_id"].isin(known)])
+    open_rows = load.read_frame(conn, sa.select(t.c.quarantine_id, t.c.locator, t.c.record).where(
+        t.c.source == source, t.c.resolved_run_id.is_(None)))
+    if open_rows.empty or loaded.empty:
+        return
+    accepted = set(zip(loaded["locator"].astype(str), loaded["record_hash"].astype(str), strict=True))
+    fixed = [qid for qid, loc, rec in zip(open_rows["quarantine_id"], open_rows["locator"], open_rows["record"],
+                                           strict=True)
+             if (str(loc), stg_dossier_snapshot.record_hash(str(rec))) in accepted]
+    for start in range(0, len(fixed), 5000):
+        conn.execute(t.update().where(t.c.quarantine_id.in_(fixed[start:start + 5000])).values(
+            resolved_run_id=run.run_id))
+
+
 def check_quarantine_share(staged: dict, threshold: float) -> str | None:
     read = staged["records_read"]
     if read and staged["records_quarantined"] / read > threshold:
@@ -237,8 +311,7 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict) -> di
     share_problem = check_quarantine_share(staged, settings.quarantine_threshold)
     try:
         with engine.begin() as conn:
-            load.delete_keys(conn, schema.quarantine, "quarantine_id", quarantine["quarantine_id"])
-            load.insert(conn, schema.quarantine, quarantine)
+            _store_quarantine(conn, run, quarantine, records, extracted["source_name"])
             if share_problem:
                 _record_run(conn, run, "failed", share_problem)
                 changed = pd.DataFrame()
@@ -323,26 +396,32 @@ def read_core(conn: sa.Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataF
 
 
 def build_marts(run: Run, settings: Settings, validate: bool = True) -> dict:
-    """Compute the marts from the core and audit them; nothing is published here."""
+    """Validate the core (dimensions, facts, events), compute the marts and validate
+    them; a critical failure stops the run here, before anything is written, audited or
+    published. Data docs of what was validated go to ``<run_dir>/data_docs``."""
+    from expectations import gate
+
+    outcomes: list = []
     engine = make_engine(settings.warehouse_url)
     try:
         with engine.connect() as conn:
             fct, dim_proc, dim_ag = read_core(conn)
+            if validate:
+                outcomes += gate.check_core(conn, fct, dim_proc, dim_ag, run.started_at)
     finally:
         engine.dispose()
-    counts = mart_dossier_resolution.counts_all_periods(fct, mart_dossier_resolution.KEYS)
-    resolution = mart_dossier_resolution.build(fct, dim_proc)
-    intake = mart_dossier_intake.build(fct, dim_proc, counts=counts)
-    indicators = mart_indicator.build(counts, fct, dim_ag, dim_proc)
-    if validate:
-        from expectations import mart_dossier_resolution as suite
-        from expectations.runner import validate as run_suite
-
-        outcome = run_suite(suite, resolution)
-        if not outcome.success:
-            first = list(outcome.errors.items())[:5]
-            raise PipelineError(f"mart suite failed, nothing published: {outcome.summary()}; "
-                                f"first failures: {first} {outcome.table_errors[:3]}")
+    problem = gate.failures(outcomes)
+    if problem is None:
+        counts = mart_dossier_resolution.counts_all_periods(fct, mart_dossier_resolution.KEYS)
+        resolution = mart_dossier_resolution.build(fct, dim_proc)
+        intake = mart_dossier_intake.build(fct, dim_proc, counts=counts)
+        indicators = mart_indicator.build(counts, fct, dim_ag, dim_proc)
+        if validate:
+            outcomes += gate.check_marts(resolution, intake, indicators, run.started_at)
+            problem = gate.failures(outcomes)
+    docs = gate.build_docs(run.run_dir, outcomes, run.started_at) if validate else None
+    if problem is not None:
+        raise PipelineError(f"validation failed, nothing published: {problem} (data docs: {docs})")
     out_dir = _private_dir(run.run_dir / "marts")
     paths = {}
     for name, df in (("dossier_resolution", resolution), ("dossier_intake", intake), ("indicator", indicators)):
@@ -350,19 +429,506 @@ def build_marts(run: Run, settings: Settings, validate: bool = True) -> dict:
         df.to_parquet(p, index=False)
         paths[name] = str(p)
     return {"marts": paths, "rows": {k: int(len(v)) for k, v in
-                                      (("dossier_resolution", resolution), ("dossier_intake", intake), ("indicator", indicators))}}
+                                      (("dossier_resolution", resolution), ("dossier_intake", intake), ("indicator", indicators))},
+            "data_docs": str(docs) if docs else None, "validation": gate.summaries(outcomes)}
 
 
-def publish(run: Run, settings: Settings, built: dict) -> dict:
-    """Replace the marts in one transaction, and record the run."""
+MART_TABLES_BY_NAME: dict[str, sa.Table] = {
+    "dossier_resolution": schema.dossier_resolution,
+    "dossier_intake": schema.dossier_intake,
+    "indicator": schema.indicator,
+}
+"""The marts ``build_marts`` writes, by the name it gives their Parquet files."""
+
+
+def publish(run: Run, settings: Settings, built: dict, plan: dict | None = None) -> dict:
+    """Replace whole partitions of the marts in one transaction, and record the run.
+
+    A partition is every row of one period and one agency. For each period the plan
+    rebuilds (see :func:`plan_rebuild`), all its rows (every agency) are deleted and the
+    freshly built rows inserted; periods outside the plan are not touched. Without a plan,
+    or with ``plan["all"]``, every partition is replaced. In the same transaction the run
+    is recorded ``completed`` (with the marts' input fingerprint) and the earlier runs whose
+    marts it covered are marked ``healed``. A rerun gives identical marts; a run killed
+    here leaves the previous marts as they were.
+    """
+    frames = {name: pd.read_parquet(path) for name, path in built["marts"].items()}
+    unknown = set(frames) - set(MART_TABLES_BY_NAME)
+    if unknown:
+        raise PipelineError(f"publish: no mart table for {sorted(unknown)}")
+    full = plan is None or bool(plan.get("all"))
+    intervals: list[Interval] = [(None, None)] if full else intervals_from_json(plan["intervals"])
+    written: dict[str, int] = {}
+    periods: set[tuple[str, str]] = set()
     engine = make_engine(settings.warehouse_url)
-    tables = {"dossier_resolution": schema.dossier_resolution, "dossier_intake": schema.dossier_intake,
-              "indicator": schema.indicator}
     try:
         with engine.begin() as conn:
-            for name, path in built["marts"].items():
-                load.replace_all(conn, tables[name], pd.read_parquet(path))
-            _record_run(conn, run, "completed")
+            fingerprint = plan["fingerprint"] if plan and plan.get("fingerprint") else marts_fingerprint(conn)
+            for name, df in frames.items():
+                table = MART_TABLES_BY_NAME[name]
+                conn.execute(table.delete().where(_partition_clause(table, intervals)))
+                rows = df[_partition_mask(df, intervals)]
+                written[name] = load.insert(conn, table, rows)
+                periods.update(zip(rows["period_type"].astype(str),
+                                   pd.to_datetime(rows["period_start"]).dt.strftime("%Y-%m-%d"), strict=True))
+            pause_for_test("publish")
+            healed = _complete_run(conn, run, plan, {
+                "marts_fingerprint": fingerprint, "full_rebuild": full, "periods_rebuilt": len(periods),
+                "intervals": intervals_to_json(intervals), "rows_written": written})
     finally:
         engine.dispose()
-    return {"published": list(built["marts"])}
+    return {"published": list(frames), "full_rebuild": full, "periods_rebuilt": len(periods),
+            "rows_written": written, "intervals": intervals_to_json(intervals), "healed_runs": healed}
+
+
+# --------------------------------------------------------------------------- partitions & staleness
+# Marts are partitioned by period x agency. A run rebuilds every period that intersects
+# a date interval touched by a dossier it changed: from the dossier's intake to its end
+# (open dossiers: to the last period), before the load (kept in the run's audit row,
+# "marts stale since run X") and after it (core.fct_dossier rows carrying the run's id).
+
+Interval = tuple[dt.date | None, dt.date | None]
+"""A closed interval of local dates; None = unbounded on that side."""
+
+MARTS_STALE = "marts_stale"
+"""audit.run status: the run may have changed the core and its marts are not published yet."""
+MARTS_HEALED = "healed"
+"""audit.run status: a stale run whose periods a later run rebuilt and published."""
+_MAX_INTERVALS = 200
+
+
+def merge_intervals(intervals: list[Interval]) -> list[Interval]:
+    """Merge overlapping or adjacent intervals (sorted by start). Past
+    ``_MAX_INTERVALS`` the result collapses to one covering interval (rebuilding more
+    periods than needed is always safe)."""
+    lo, hi = dt.date.min, dt.date.max
+    norm = sorted((a or lo, b or hi) for a, b in intervals)
+    out: list[tuple[dt.date, dt.date]] = []
+    for a, b in norm:
+        if out and (out[-1][1] == hi or a <= out[-1][1] + dt.timedelta(days=1)):
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    if len(out) > _MAX_INTERVALS:
+        out = [(out[0][0], max(b for _, b in out))]
+    return [(None if a == lo else a, None if b == hi else b) for a, b in out]
+
+
+def intervals_to_json(intervals: list[Interval]) -> list[list[str | None]]:
+    return [[a.isoformat() if a else None, b.isoformat() if b else None] for a, b in intervals]
+
+
+def intervals_from_json(items: list[list[str | None]]) -> list[Interval]:
+    return [(dt.date.fromisoformat(a) if a else None, dt.date.fromisoformat(b) if b else None) for a, b in items]
+
+
+def dossier_spans(fct: pd.DataFrame) -> list[Interval]:
+    """The merged [intake, end] date spans of the received dossiers in ``fct`` (columns
+    ``is_received, intake_at, ended_at``); an open dossier's span has no end."""
+    if fct.empty:
+        return []
+    f = fct[fct["is_received"].astype("boolean").fillna(False).astype(bool) & fct["intake_at"].notna()]
+    if f.empty:
+        return []
+    starts = pd.to_datetime(f["intake_at"]).dt.date
+    ends = pd.to_datetime(f["ended_at"])
+    pairs = {(a, (None if pd.isna(b) else b.date())) for a, b in zip(starts, ends, strict=True)}
+    return merge_intervals(list(pairs))
+
+
+def _partition_clause(table: sa.Table, intervals: list[Interval]) -> sa.ColumnElement[bool]:
+    """Rows of the periods that intersect any of ``intervals``."""
+    parts = []
+    for a, b in intervals:
+        conds = []
+        if a is not None:
+            conds.append(table.c.period_end >= a)
+        if b is not None:
+            conds.append(table.c.period_start <= b)
+        if not conds:
+            return sa.true()
+        parts.append(sa.and_(*conds))
+    return sa.or_(*parts) if parts else sa.false()
+
+
+def _partition_mask(df: pd.DataFrame, intervals: list[Interval]) -> pd.Series:
+    """The pandas twin of :func:`_partition_clause`."""
+    mask = pd.Series(False, index=df.index)
+    if df.empty:
+        return mask
+    start = pd.to_datetime(df["period_start"])
+    end = pd.to_datetime(df["period_end"])
+    for a, b in intervals:
+        m = pd.Series(True, index=df.index)
+        if a is not None:
+            m &= end >= pd.Timestamp(a)
+        if b is not None:
+            m &= start <= pd.Timestamp(b)
+        mask |= m
+    return mask
+
+
+def _fct_spans(conn: sa.Connection, where: sa.ColumnElement[bool]) -> pd.DataFrame:
+    t = schema.fct_dossier
+    return load.read_frame(conn, sa.select(t.c.dossier_code, t.c.is_received, t.c.intake_at, t.c.ended_at,
+                                           t.c.run_id).where(where))
+
+
+def _fct_spans_for_codes(conn: sa.Connection, codes: list[str]) -> pd.DataFrame:
+    t = schema.fct_dossier
+    parts = [_fct_spans(conn, t.c.dossier_code.in_(codes[i:i + 5000])) for i in range(0, len(codes), 5000)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["dossier_code", "is_received", "intake_at", "ended_at", "run_id"])
+
+
+def marts_fingerprint(conn: sa.Connection) -> str:
+    """A digest of what the marts are computed from besides the dossier facts: the
+    catalogue and agency dimensions (names, roll-ups, catalogue indicators cover every
+    period) and the transforms' code. When it differs from the last published run's,
+    every partition is rebuilt. A new input of the marts must be added here."""
+    h = hashlib.sha256()
+    for t in (schema.dim_procedure, schema.dim_agency):
+        df = load.read_frame(conn, t)
+        keys = [c.name for c in t.primary_key.columns]
+        h.update(t.fullname.encode())
+        h.update(df.sort_values(keys, kind="mergesort").to_csv(index=False).encode("utf-8", "surrogatepass"))
+    for path in sorted(Path(mart_dossier_resolution.__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def _run_message(value: str | None) -> dict:
+    if not value:
+        return {}
+    try:
+        out = json.loads(value)
+    except ValueError:
+        return {"text": value}
+    return out if isinstance(out, dict) else {"text": value}
+
+
+def _write_run_row(conn: sa.Connection, run: Run, *, flow: str, source: str, status: str,
+                   message: dict, counts: dict) -> None:
+    t = schema.run
+    conn.execute(t.delete().where(t.c.run_id == run.run_id))
+    conn.execute(t.insert().values(
+        run_id=run.run_id, flow=flow, source=source, started_at=run.started_at, finished_at=None, status=status,
+        records_read=counts.get("records_read"), records_loaded=counts.get("records_loaded"),
+        records_quarantined=counts.get("records_quarantined"), dossiers_changed=counts.get("dossiers_changed"),
+        message=json.dumps(message, ensure_ascii=False)))
+
+
+def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str = "run",
+                     source: str | None = None) -> dict:
+    """Before the core changes, record in audit.run that this run's marts are not
+    published yet (status ``marts_stale``), with the date spans its dossiers covered
+    before the load. If the run dies between :func:`load_core` and :func:`publish`, the
+    row stays and the next run rebuilds those periods as well as the new ones."""
+    frames = [pd.read_parquet(p, columns=["dossier_code"]) for p in staged.get("record_parts", [])]
+    codes = pd.concat(frames, ignore_index=True)["dossier_code"].dropna().unique().tolist() if frames else []
+    engine = make_engine(settings.warehouse_url)
+    try:
+        create_schema(engine)
+        with engine.begin() as conn:
+            spans = dossier_spans(_fct_spans_for_codes(conn, [str(c) for c in codes]))
+            _write_run_row(conn, run, flow=flow, source=source or source_name(run.source), status=MARTS_STALE,
+                           message={"old_spans": intervals_to_json(spans),
+                                    "locked_at": dt.datetime.now().isoformat(timespec="milliseconds")},
+                           counts=staged)
+    finally:
+        engine.dispose()
+    return {"stale_since": run.run_id, "old_spans": len(spans), "dossiers_in_run": len(codes)}
+
+
+def plan_rebuild(run: Run, settings: Settings, ranges: list[tuple[dt.date, dt.date]] | None = None,
+                 rebuild_all: bool = False) -> dict:
+    """Which partitions :func:`publish` replaces (after :func:`load_core`).
+
+    Every period intersecting: the spans, before and after the load, of the dossiers
+    changed by this run and by every earlier run left ``marts_stale`` (killed or failed
+    between loading the core and publishing); and the given date ``ranges`` (a
+    backfill's [from, to]). Every period, when ``rebuild_all``, when the marts are empty,
+    or when :func:`marts_fingerprint` differs from the last published run's. JSON-able.
+    """
+    t = schema.run
+    engine = make_engine(settings.warehouse_url)
+    try:
+        with engine.connect() as conn:
+            stale = conn.execute(sa.select(t.c.run_id, t.c.message).where(t.c.status == MARTS_STALE)).all()
+            ids = sorted({r.run_id for r in stale} | {run.run_id})
+            new = _fct_spans(conn, schema.fct_dossier.c.run_id.in_(ids))
+            changed = int((new["run_id"] == run.run_id).sum()) if not new.empty else 0
+            intervals: list[Interval] = dossier_spans(new)
+            for r in stale:
+                # this run's old spans only matter for the dossiers it changed (if none, none);
+                # an earlier stale run's always do (its changes may since carry a later id)
+                if r.run_id != run.run_id or changed:
+                    intervals += intervals_from_json(_run_message(r.message).get("old_spans", []))
+            intervals += [(a, b) for a, b in (ranges or [])]
+            fingerprint = marts_fingerprint(conn)
+            last = conn.execute(sa.select(t.c.run_id, t.c.message).where(t.c.status == "completed")
+                                .order_by(t.c.finished_at.desc()).limit(1)).all()
+            published = _run_message(last[0].message).get("marts_fingerprint") if last else None
+            empty = conn.execute(sa.select(sa.func.count()).select_from(schema.dossier_resolution)).all()[0][0] == 0
+    finally:
+        engine.dispose()
+    reason = ("asked" if rebuild_all else "no published marts" if empty or not published
+              else "catalogue, agencies or transforms changed" if published != fingerprint else None)
+    merged = [(None, None)] if reason else merge_intervals(intervals)
+    return {"all": reason is not None, "reason": reason or "periods touched", "intervals": intervals_to_json(merged),
+            "fingerprint": fingerprint, "stale_runs": [i for i in ids if i != run.run_id],
+            "dossiers_changed": changed}
+
+
+def _complete_run(conn: sa.Connection, run: Run, plan: dict | None, message: dict) -> list[str]:
+    """Mark the run completed and the stale runs it covered healed; returns those."""
+    t = schema.run
+    now = dt.datetime.now()
+    found = conn.execute(sa.select(t.c.message).where(t.c.run_id == run.run_id)).all()
+    row = found[0] if found else None
+    if row is None:
+        _write_run_row(conn, run, flow="run", source=source_name(run.source), status="completed", message=message,
+                       counts=run.counts)
+        conn.execute(t.update().where(t.c.run_id == run.run_id).values(finished_at=now))
+    else:
+        changed = plan.get("dossiers_changed") if plan else run.counts.get("dossiers_changed")
+        conn.execute(t.update().where(t.c.run_id == run.run_id).values(
+            status="completed", finished_at=now, dossiers_changed=changed,
+            message=json.dumps({**_run_message(row.message), **message}, ensure_ascii=False)))
+    q = sa.select(t.c.run_id, t.c.message).where(t.c.status == MARTS_STALE, t.c.run_id != run.run_id)
+    if plan is not None and not plan.get("all"):
+        q = q.where(t.c.run_id.in_(plan.get("stale_runs") or [""]))
+    healed = conn.execute(q).all()
+    for r in healed:
+        conn.execute(t.update().where(t.c.run_id == r.run_id).values(
+            status=MARTS_HEALED,
+            message=json.dumps({**_run_message(r.message), "healed_by": run.run_id}, ensure_ascii=False)))
+    return [r.run_id for r in healed]
+
+
+def note_failure(run: Run, settings: Settings, error: BaseException | str, flow: str = "run",
+                 source: str | None = None) -> None:
+    """Best effort: record why a run failed in audit.run. A run left ``marts_stale``
+    keeps that status (its periods are still to rebuild); a run with no row gets a
+    ``failed`` one; a row another stage already wrote (e.g. ``failed`` by load_core) stays."""
+    t = schema.run
+    text = str(error)[:2000] or type(error).__name__
+    engine = make_engine(settings.warehouse_url)
+    try:
+        with engine.begin() as conn:
+            found = conn.execute(sa.select(t.c.status, t.c.message).where(t.c.run_id == run.run_id)).all()
+            row = found[0] if found else None
+            if row is None:
+                _write_run_row(conn, run, flow=flow, source=source or source_name(run.source), status="failed",
+                               message={"error": text}, counts=run.counts)
+                conn.execute(t.update().where(t.c.run_id == run.run_id).values(finished_at=dt.datetime.now()))
+            elif row.status == MARTS_STALE:
+                conn.execute(t.update().where(t.c.run_id == run.run_id).values(
+                    message=json.dumps({**_run_message(row.message), "error": text}, ensure_ascii=False)))
+    except Exception as exc:  # noqa: BLE001 - recording the failure must not hide it
+        log.warning("could not record the failure of run %s in audit.run: %s", run.run_id, exc)
+    finally:
+        engine.dispose()
+
+
+# --------------------------------------------------------------------------- the write lock
+WRITE_LOCK_NAME = "motcua-warehouse-writes"
+"""One name for the warehouse's write lock: the Prefect global concurrency limit and
+the database lock (PostgreSQL advisory lock key derived from it)."""
+DEFAULT_LOCK_TIMEOUT = 6 * 3600.0
+
+_PROCESS_LOCKS: dict[str, threading.Lock] = {}
+_PROCESS_LOCKS_GUARD = threading.Lock()
+
+
+class WarehouseLockTimeout(PipelineError):
+    """The warehouse write lock could not be taken in time."""
+
+
+def lock_timeout() -> float:
+    """Seconds a run waits for the warehouse (``MOTCUA_LOCK_TIMEOUT_SECONDS``, default 6 h)."""
+    value = os.environ.get("MOTCUA_LOCK_TIMEOUT_SECONDS")
+    try:
+        return float(value) if value else DEFAULT_LOCK_TIMEOUT
+    except ValueError as exc:
+        raise PipelineError(f"MOTCUA_LOCK_TIMEOUT_SECONDS must be a number, got {value!r}") from exc
+
+
+def is_locked_error(exc: BaseException) -> bool:
+    """True for DuckDB's "another process holds the file" error."""
+    text = str(exc)
+    return "Could not set lock on file" in text or "Conflicting lock is held" in text
+
+
+def with_warehouse_retry(fn: Callable[[], object], settings: Settings, timeout: float | None = None) -> object:
+    """Call ``fn``; while another process holds a DuckDB warehouse file, wait and retry
+    (back-off up to 5 s) until ``timeout``. Other errors and other databases: no retry."""
+    deadline = time.monotonic() + (lock_timeout() if timeout is None else timeout)
+    delay = 0.2
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if not (is_locked_error(exc) and time.monotonic() < deadline):
+                raise
+            log.info("warehouse busy (%s): retrying in %.1f s", str(exc).split("\n")[0][:160], delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _process_lock(key: str) -> threading.Lock:
+    with _PROCESS_LOCKS_GUARD:
+        return _PROCESS_LOCKS.setdefault(key, threading.Lock())
+
+
+def _advisory_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def warehouse_lock(settings: Settings, holder: str, timeout: float | None = None) -> Iterator[str]:
+    """Hold the warehouse's write lock (works without any Prefect server).
+
+    * DuckDB: a lock per file inside this process (threads), then a connection kept open
+      for the whole block: DuckDB's own file lock keeps every other process out of the
+      file (their attempts are retried by :func:`with_warehouse_retry`); the OS releases
+      it when the process dies.
+    * PostgreSQL: a session advisory lock on a dedicated connection
+      (``pg_try_advisory_lock``, polled), released on exit or when the session ends.
+    * other databases: no lock (a warning).
+
+    Yields the kind of lock taken. Raises :class:`WarehouseLockTimeout` after ``timeout``
+    seconds (default :func:`lock_timeout`).
+    """
+    wait = lock_timeout() if timeout is None else timeout
+    deadline = time.monotonic() + wait
+    url = sa.engine.make_url(settings.warehouse_url)
+    backend = url.get_backend_name()
+    if backend == "duckdb":
+        db = url.database or ""
+        key = str(Path(db).expanduser().resolve()) if db and db != ":memory:" else settings.warehouse_url
+        plock = _process_lock(key)
+        if not plock.acquire(timeout=wait):
+            raise WarehouseLockTimeout(f"{holder}: another run of this process held the warehouse for {wait:.0f} s")
+        try:
+            engine = make_engine(settings.warehouse_url)
+            try:
+                conn = with_warehouse_retry(engine.connect, settings, max(0.0, deadline - time.monotonic()))
+            except Exception as exc:
+                engine.dispose()
+                if is_locked_error(exc):
+                    raise WarehouseLockTimeout(f"{holder}: the warehouse file stayed locked for {wait:.0f} s: "
+                                               f"{str(exc).splitlines()[0]}") from exc
+                raise
+            try:
+                yield "duckdb-file"
+            finally:
+                conn.close()  # type: ignore[attr-defined]
+                engine.dispose()
+        finally:
+            plock.release()
+    elif backend == "postgresql":
+        engine = make_engine(settings.warehouse_url)
+        key = _advisory_key(WRITE_LOCK_NAME)
+        try:
+            with engine.connect() as conn:
+                delay = 0.2
+                while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                    conn.commit()
+                    if time.monotonic() >= deadline:
+                        raise WarehouseLockTimeout(f"{holder}: advisory lock {WRITE_LOCK_NAME} busy for {wait:.0f} s")
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                conn.commit()
+                try:
+                    yield "postgresql-advisory"
+                finally:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
+        finally:
+            engine.dispose()
+    else:
+        log.warning("no write lock for %s warehouses: do not run two loads at once", backend)
+        yield "none"
+
+
+# --------------------------------------------------------------------------- replay, headline, test hook
+def replay_raw(run: Run, settings: Settings, source: str, date_from: dt.date, date_to: dt.date) -> dict:
+    """The raw-zone record files of one source extracted from ``date_from`` to ``date_to``
+    (:class:`motcua.sources.replay.ReplaySource` finds them), in the shape :func:`extract`
+    returns, for :func:`stage` to process again as they are (their ``source`` column is
+    kept, so quarantine rows match the first pass). ``source`` is the source as given to
+    extract, or its raw-zone name (``bundle-…``). The catalogue — which replaces the
+    dimensions — is the source's current one when it can still be read, else the newest
+    the raw zone kept for that source (never the range's own, possibly older, copy)."""
+    from motcua.sources.replay import ReplaySource
+
+    root = Path(settings.data_dir) / "raw"
+    name = source if (root / f"source={source}").is_dir() else source_name(source)
+    if not (root / f"source={name}").is_dir():
+        raise PipelineError(f"no raw zone for source {source!r} under {root}")
+    files = [str(f) for f in ReplaySource(root, name, date_from, date_to).record_files()]
+    partitions = sorted({Path(f).parent.name for f in files})
+    records = sum(pq.read_metadata(f).num_rows for f in files)
+    cat_dir = _private_dir(run.run_dir / "catalogue")
+    try:
+        src = open_source(source)
+        procedures, agencies = src.read_procedures(), src.read_agencies()
+    except Exception as exc:  # noqa: BLE001 - gone or unreachable: fall back on the kept copy
+        kept = ReplaySource(root, name)
+        procedures, agencies = kept.read_procedures(), kept.read_agencies()
+        if procedures.empty:
+            raise PipelineError(f"replay of {name}: the source cannot be read ({exc}) and the raw zone kept "
+                                "no catalogue") from exc
+        log.warning("replay of %s: catalogue from the raw zone (source unreadable: %s)", name, exc)
+    procedures.astype("string").to_parquet(cat_dir / "procedures.parquet", index=False)
+    agencies.astype("string").to_parquet(cat_dir / "agencies.parquet", index=False)
+    run.counts["records_read"] = records
+    return {"raw_files": files, "records_read": records, "source_name": name,
+            "procedures": str(cat_dir / "procedures.parquet"), "agencies": str(cat_dir / "agencies.parquet"),
+            "source_max_updated": None, "replayed_partitions": partitions}
+
+
+HEADLINE_INDICATORS = ("on_time_rate", "early_rate", "online_intake_rate", "overdue_open", "satisfaction_rate",
+                       "processing_days_median")
+
+
+def headline_indicators(settings: Settings, year: int | None = None, limit: int = 12) -> dict:
+    """The headline indicators of the latest calendar year in the marts (or ``year``),
+    for the top-level agencies: aggregates only, no personal data."""
+    t = schema.indicator
+    engine = make_engine(settings.warehouse_url)
+    try:
+        with engine.connect() as conn:
+            rows = load.read_frame(conn, sa.select(t).where(
+                t.c.period_type == "year", t.c.indicator_code.in_(HEADLINE_INDICATORS)))
+            ag = load.read_frame(conn, sa.select(schema.dim_agency.c.agency_code, schema.dim_agency.c.parent_code))
+    finally:
+        engine.dispose()
+    starts = pd.to_datetime(rows["period_start"])
+    if year is None and rows.empty:
+        return {"year": None, "rows": []}
+    start = pd.Timestamp(year, 1, 1) if year is not None else starts.max()
+    rows = rows[starts == start]
+    children = set(ag.loc[ag["parent_code"].fillna("").astype(str) != "", "agency_code"])
+    top = rows[~rows["agency_code"].isin(children)] if len(children) else rows
+    codes = sorted(top["agency_code"].dropna().unique())[:limit]
+    top = top[top["agency_code"].isin(codes)].sort_values(["agency_code", "indicator_code"])
+    out = [{"agency_code": r.agency_code, "indicator_code": r.indicator_code,
+            "numerator": None if pd.isna(r.numerator) else float(r.numerator),
+            "denominator": None if pd.isna(r.denominator) else float(r.denominator),
+            "value": None if pd.isna(r.value) else float(r.value)} for r in top.itertuples()]
+    return {"year": start.year, "rows": out}
+
+
+def pause_for_test(stage_name: str) -> None:
+    """Test hook, inert in production: when ``MOTCUA_TEST_PAUSE_AT`` names this stage,
+    write the stage's name to ``MOTCUA_TEST_PAUSE_FILE`` (if set) and sleep
+    ``MOTCUA_TEST_PAUSE_SECONDS`` (default 600) so that a test can kill the run there."""
+    if os.environ.get("MOTCUA_TEST_PAUSE_AT") != stage_name:
+        return
+    marker = os.environ.get("MOTCUA_TEST_PAUSE_FILE")
+    if marker:
+        Path(marker).write_text(stage_name, encoding="utf-8")
+    time.sleep(float(os.environ.get("MOTCUA_TEST_PAUSE_SECONDS", "600")))

@@ -1,39 +1,119 @@
 """Prefect tasks: thin wrappers over :mod:`flows.stages`.
 
-Only the extract task retries (reading a source twice is harmless); the tasks that
-write to the warehouse do not, so a retry can never double-write. No task takes an
-Engine or a DataFrame: they pass paths, names and counts (``NO_CACHE``).
+Retries (Prefect's own, with back-off and jitter) only on the tasks that read: the
+source (extract, the raw-zone replay) and the watermark; reading twice is harmless.
+The tasks that write to the warehouse (mark-stale, load-core, publish) never retry, so a
+retry can never double-write: a failed run is healed by the next one instead. No task
+takes an Engine or a DataFrame: they pass paths, names and counts (``NO_CACHE``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import State
+from prefect.tasks import exponential_backoff
 
 from flows import stages
-from motcua.settings import Settings
+from motcua.settings import Settings, SettingsError
+
+SOURCE_RETRY_DELAYS = [5, 30, 120]
+"""Seconds between attempts at reading the source (then jitter, see below)."""
 
 
-@task(name="extract", retries=3, retry_delay_seconds=[5, 30, 120], cache_policy=NO_CACHE)
+def worth_retrying(task: object, task_run: object, state: State) -> bool:
+    """Retry what may pass next time (network, server, a file being written), not a
+    mistake that will fail again the same way (a bad source, a missing raw zone)."""
+    try:
+        state.result(raise_on_failure=True)
+    except (stages.PipelineError, SettingsError, ValueError, FileNotFoundError):
+        return False
+    except Exception:  # noqa: BLE001 - anything else may be transient
+        return True
+    return True
+
+
+@task(name="read-watermark", retries=3, retry_delay_seconds=exponential_backoff(backoff_factor=2),
+      retry_jitter_factor=0.5, retry_condition_fn=worth_retrying, cache_policy=NO_CACHE)
+def read_watermark(settings: Settings, source: str) -> str | None:
+    """The source's incremental watermark (waits while another process holds a DuckDB file)."""
+    return stages.with_warehouse_retry(lambda: stages.read_watermark(settings, source), settings)  # type: ignore[return-value]
+
+
+@task(name="extract", retries=3, retry_delay_seconds=SOURCE_RETRY_DELAYS, retry_jitter_factor=0.5,
+      retry_condition_fn=worth_retrying, cache_policy=NO_CACHE)
 def extract(run: stages.Run, settings: Settings, since: str | None = None) -> dict:
+    """Read the source into the raw landing zone."""
     return stages.extract(run, settings, since)
+
+
+@task(name="replay-raw", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=2),
+      retry_jitter_factor=0.5, retry_condition_fn=worth_retrying, cache_policy=NO_CACHE)
+def replay_raw(run: stages.Run, settings: Settings, source: str, date_from: dt.date, date_to: dt.date) -> dict:
+    """Collect the raw-zone files of a date range instead of reading the source again."""
+    return stages.replay_raw(run, settings, source, date_from, date_to)
 
 
 @task(name="stage-and-validate", cache_policy=NO_CACHE)
 def stage(run: stages.Run, settings: Settings, extracted: dict) -> dict:
+    """Parse, apply the rules, validate: every record loaded or quarantined."""
     return stages.stage(run, settings, extracted)
+
+
+@task(name="mark-marts-stale", cache_policy=NO_CACHE)
+def mark_marts_stale(run: stages.Run, settings: Settings, staged: dict, flow: str, source: str) -> dict:
+    """Record "marts stale since this run" before the core changes."""
+    stages.pause_for_test("mark_marts_stale")
+    return stages.mark_marts_stale(run, settings, staged, flow, source)
 
 
 @task(name="load-core", cache_policy=NO_CACHE)
 def load_core(run: stages.Run, settings: Settings, extracted: dict, staged: dict) -> dict:
+    """Dimensions, facts, events, quarantine, watermark: one transaction."""
+    stages.pause_for_test("load_core")
     return stages.load_core(run, settings, extracted, staged)
+
+
+@task(name="plan-rebuild", cache_policy=NO_CACHE)
+def plan_rebuild(run: stages.Run, settings: Settings, ranges: list[tuple[dt.date, dt.date]] | None = None,
+                 rebuild_all: bool = False) -> dict:
+    """Which mart partitions this run rebuilds."""
+    return stages.plan_rebuild(run, settings, ranges, rebuild_all)
 
 
 @task(name="build-marts", cache_policy=NO_CACHE)
 def build_marts(run: stages.Run, settings: Settings) -> dict:
+    """Compute and audit the marts (written to the run folder, not published)."""
+    stages.pause_for_test("build_marts")
     return stages.build_marts(run, settings)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish(run: stages.Run, settings: Settings, built: dict) -> dict:
-    return stages.publish(run, settings, built)
+def publish(run: stages.Run, settings: Settings, built: dict, plan: dict | None = None) -> dict:
+    """Replace the planned mart partitions in one transaction and record the run."""
+    return stages.publish(run, settings, built, plan)
+
+
+@task(name="headline-indicators", cache_policy=NO_CACHE)
+def headline_indicators(settings: Settings, year: int | None = None) -> dict:
+    """Headline indicators of the latest (or given) year, for the run's summary."""
+    return stages.with_warehouse_retry(lambda: stages.headline_indicators(settings, year), settings)  # type: ignore[return-value]
+
+
+@task(name="write-annual-report", cache_policy=NO_CACHE)
+def write_annual_report(settings: Settings, year: int, convention: str, agency: str | None, out_dir: str,
+                        render: str = "csv") -> dict:
+    """Compute the year's report tables from the warehouse and write them."""
+    from flows.annual_report import render_report
+    from motcua import reporting
+
+    tables = stages.with_warehouse_retry(
+        lambda: reporting.build_report(settings.warehouse_url, year, convention, agency), settings)
+    paths = render_report(tables, Path(out_dir), render)
+    return {"year": year, "convention": convention, "agency": agency,
+            "period_start": str(tables.period_start), "period_end": str(tables.period_end),  # type: ignore[attr-defined]
+            "files": [str(p) for p in paths],
+            "rows": {"bieu1": int(len(tables.table1)), "bieu2": int(len(tables.table2))}}  # type: ignore[attr-defined]

@@ -31,8 +31,12 @@ def agency(code: str, name: str | None = None, parent: str = "", valid_from: str
 
 def dossier(code: str, status: int, updated: str, procedure_code: str = "1.000001", agency_code: str = "A1",
             channel: int = 1, intake: str | None = None, due: str | None = None, resolved: str | None = None,
-            history: list[tuple[int, str]] | None = None, **extra: object) -> dict:
-    """One snapshot. ``history`` is a list of (status, time) entries."""
+            history: list[tuple[int, str]] | None = None,
+            history_fields: dict[str, object] | list[dict[str, object]] | None = None, **extra: object) -> dict:
+    """One snapshot. ``history`` is a list of (status, time) entries; ``history_fields``
+    adds fields to them (``NguoiXuLy``, ``PhongBanXuLy``, ``NoiDungXuLy`` …): a dict for
+    every entry, or a list with one dict per entry. Other keyword arguments are snapshot
+    fields (e.g. ``ChuHoSo=``, ``SoGiayToChuHoSo=``, ``SoDienThoai=``, ``Email=``, ``DiaChi=``)."""
     snap: dict = {"MaHoSo": code, "MaTTHC": procedure_code, "MaDonVi": agency_code, "KenhThucHien": channel,
                   "TrangThaiHoSo": status, "NgayCapNhat": updated}
     if intake is not None:
@@ -42,6 +46,10 @@ def dossier(code: str, status: int, updated: str, procedure_code: str = "1.00000
     if resolved is not None:
         snap["NgayKetThucXuLy"] = resolved
     snap["QuaTrinhXuLy"] = [{"TrangThai": s, "ThoiDiemXuLy": t, "DonViXuLy": agency_code} for s, t in (history or [])]
+    if history_fields is not None:
+        per_entry = history_fields if isinstance(history_fields, list) else [history_fields] * len(snap["QuaTrinhXuLy"])
+        for entry, more in zip(snap["QuaTrinhXuLy"], per_entry, strict=False):
+            entry.update(more)
     snap.update(extra)
     return snap
 
@@ -70,17 +78,19 @@ def write_bundle(path: Path, snapshots: list[dict | str], procedures: list[dict]
     return path
 
 
-def run_pipeline(source: Path | str, warehouse_url: str, data_dir: Path, **settings: object) -> dict:
-    """All stages in-process, without Prefect (the flow is tested on its own)."""
+def run_pipeline(source: Path | str, warehouse_url: str, data_dir: Path, validate: bool = True,
+                 **settings: object) -> dict:
+    """All stages in-process, without Prefect (the flow is tested on its own).
+    ``validate=False`` skips the expectation suites (faster; for tests of loading)."""
     from flows import stages
     from motcua.settings import Settings
 
     s = Settings.from_env(warehouse_url=warehouse_url, data_dir=data_dir, **settings)
     run = stages.new_run(s, str(source))
     extracted = stages.extract(run, s)
-    staged = stages.stage(run, s, extracted)
+    staged = stages.stage(run, s, extracted, validate=validate)
     loaded = stages.load_core(run, s, extracted, staged)
-    built = stages.build_marts(run, s)
+    built = stages.build_marts(run, s, validate=validate)
     stages.publish(run, s, built)
     return {"staged": staged, "loaded": loaded, "marts": built["rows"], "run_id": run.run_id}
 
@@ -94,3 +104,35 @@ def read_table(warehouse_url: str, name: str) -> pd.DataFrame:
             return pd.read_sql(sa.text(f"SELECT * FROM {name}"), conn)
     finally:
         engine.dispose()
+
+
+def cp1258_bytes(text: str) -> bytes:
+    """``text`` encoded as a legacy Windows-1258 export would be: letters with their
+    shape marks precomposed (ơ, ư, ê, Đ …), tone marks as combining characters."""
+    import unicodedata
+
+    tones = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        parts = unicodedata.normalize("NFD", ch)
+        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+        out.append(base + "".join(c for c in parts if c in tones))
+    return "".join(out).encode("cp1258")
+
+
+def add_dossier_file(bundle: Path, name: str, lines: list[dict | str], encoding: str = "utf-8",
+                     bom: bool = False, cut_last_line: int | None = None) -> Path:
+    """Add one more file to ``bundle/dossiers`` (after :func:`write_bundle`): lines in
+    ``encoding`` (``"cp1258"``: see :func:`cp1258_bytes`), optionally with a UTF-8 BOM,
+    and optionally cut off ``cut_last_line`` characters into its last line (no newline
+    after it), as a file whose copy was interrupted."""
+    texts = [s if isinstance(s, str) else json.dumps(s, ensure_ascii=False) for s in lines]
+    if cut_last_line is not None:
+        texts[-1] = texts[-1][:cut_last_line]
+    body = "\n".join(texts) + ("" if cut_last_line is not None else "\n")
+    data = cp1258_bytes(body) if encoding == "cp1258" else body.encode(encoding)
+    if bom:
+        data = b"\xef\xbb\xbf" + data
+    path = bundle / "dossiers" / name
+    path.write_bytes(data)
+    return path

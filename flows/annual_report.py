@@ -1,0 +1,85 @@
+"""The ``annual_report`` flow: year, period convention and agency -> the published
+report (deployment ``annual_report/annual_report``: 16 December 06:00 Asia/Ho_Chi_Minh,
+after Decree 09/2019's 14 December cut-off, and on demand; see prefect.yaml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from prefect import flow, get_run_logger
+
+from flows import pipeline, tasks
+
+
+def default_report_year(today: dt.date, convention: str) -> int:
+    """The latest report year whose period has ended by ``today``: under Decree 09 the
+    year Y ends on 14 December of Y; a calendar year on 31 December."""
+    if convention == "decree09":
+        return today.year if today >= dt.date(today.year, 12, 15) else today.year - 1
+    return today.year - 1
+
+
+def render_report(tables: object, out_dir: Path, render: str = "csv") -> list[Path]:
+    """Write the report's files and return their paths.
+
+    HOOK for the full renderer: today ``render="csv"`` writes tables 1–2 as CSV through
+    :func:`motcua.reporting.write_csv`. ``render="full"`` hands the same tables to
+    :func:`motcua.report.write_report` (XLSX, HTML, CSV/Parquet of every table, the
+    drafted paragraph); when that renderer is final, make ``"full"`` the default here
+    and in prefect.yaml — nothing else in the flow changes.
+    """
+    if render == "full":
+        from motcua.report import write_report
+
+        return sorted(set(write_report(tables, out_dir).values()))  # type: ignore[arg-type]
+    if render != "csv":
+        raise ValueError(f"render must be 'csv' or 'full', got {render!r}")
+    from motcua import reporting
+
+    return reporting.write_csv(tables, out_dir)
+
+
+@flow(name="annual_report", log_prints=False)
+def annual_report(year: int | None = None, convention: Literal["calendar", "decree09"] = "calendar",
+                  agency: str | None = None, render: Literal["csv", "full"] = "csv",
+                  warehouse: str | None = None, data_dir: str | None = None, out_dir: str | None = None) -> dict:
+    """Compute the annual CCHC report's tables from the warehouse and write them.
+
+    Args:
+        year: report year (default: the latest year whose period has ended, by the
+            run's scheduled date in Asia/Ho_Chi_Minh).
+        convention: ``calendar`` (1 January – 31 December) or ``decree09`` (Decree
+            09/2019/NĐ-CP: 15 December of the year before – 14 December).
+        agency: report for this agency and every agency under it (default: all).
+        render: ``csv`` (tables 1–2) or ``full`` (the complete report; see render_report).
+        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL).
+        data_dir: where reports go by default (``<data_dir>/reports/<year>``).
+        out_dir: write the files here instead.
+    """
+    logger = get_run_logger()
+    settings = pipeline.settings_for(warehouse, data_dir)
+    today = pipeline.local_date(pipeline.scheduled_moment())
+    y = year or default_report_year(today, convention)
+    folder = Path(settings.data_dir) / "reports" / str(y)
+    if convention != "calendar" or agency:
+        folder = folder / "-".join(p for p in (convention, agency) if p)
+    target = out_dir or str(folder)
+    pipeline.progress("report", f"{y} ({convention}, {agency or 'all agencies'})")
+    written = tasks.write_annual_report(settings, y, convention, agency, target, render)
+    logger.info("report %s written: %s", y, written["files"])
+    headline = tasks.headline_indicators(settings, y)
+    rows = [{"file": Path(f).name, "folder": str(Path(f).parent)} for f in written["files"]]
+    from prefect.artifacts import create_table_artifact
+
+    try:
+        create_table_artifact(table=rows, key="motcua-annual-report-files",
+                              description=f"annual report {y} ({convention}, {agency or 'all agencies'}): files written")
+    except Exception as exc:  # noqa: BLE001 - the report is written; the artifact only points at it
+        logger.warning("could not create the table artifact: %s", exc)
+    pipeline.publish_artifacts(
+        "annual_report", [], headline, written["files"],
+        note=(f"Report {y}, convention {convention} ({written['period_start']} → {written['period_end']}), "
+              f"agency {agency or 'all'}: table 1 {written['rows']['bieu1']} rows, table 2 {written['rows']['bieu2']} rows."))
+    return written

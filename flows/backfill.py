@@ -1,0 +1,57 @@
+"""The ``backfill`` flow: load a date range again, from the source or from the raw
+zone, and rebuild the affected mart periods (deployment ``backfill/backfill``, run on
+demand; see prefect.yaml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, get_run_logger
+
+from flows import pipeline, stages, tasks
+
+
+@flow(name="backfill", log_prints=False)
+def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, replay: bool = False,
+             rebuild_all: bool = False, warehouse: str | None = None, data_dir: str | None = None,
+             quarantine_threshold: float | None = None) -> dict:
+    """Re-read the dossier changes of [date_from, date_to] and rebuild the affected periods.
+
+    Args:
+        date_from: first day of the range (local date, included).
+        date_to: last day of the range (local date, included).
+        source: export bundle folder, http(s):// API base, database URL or spreadsheet;
+            with ``replay``, also its raw-zone name (``bundle-…``). Default: MOTCUA_SOURCE.
+        replay: process again the raw-zone files extracted in the range
+            (``raw/source=…/extracted=YYYY-MM-DD``) instead of reading the source; without
+            it the source is read again for every change since ``date_from``.
+        rebuild_all: rebuild every mart period, not only those the range and the changes touch.
+        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL).
+        data_dir: raw zone and run folders (default: MOTCUA_DATA_DIR or ./var).
+        quarantine_threshold: fail when a larger share of records is quarantined.
+    """
+    if date_to < date_from:
+        raise ValueError(f"backfill: date_to {date_to} is before date_from {date_from}")
+    logger = get_run_logger()
+    settings = pipeline.settings_for(warehouse, data_dir, quarantine_threshold)
+    spec = pipeline.resolve_source(source)
+    run = stages.new_run(settings, spec)
+    logger.info("backfill run %s: %s to %s (%s)", run.run_id, date_from, date_to, "replay" if replay else "re-extract")
+    try:
+        if replay:
+            pipeline.progress("replay raw zone", f"{date_from} → {date_to}")
+            extracted = tasks.replay_raw(run, settings, spec, date_from, date_to)
+            logger.info("replaying %s records from %s", extracted["records_read"], extracted["replayed_partitions"])
+            staged = pipeline.stage(run, settings, extracted)
+        else:
+            extracted, staged = pipeline.ingest(run, settings, f"{date_from:%Y%m%d}000000")
+    except BaseException as exc:
+        stages.note_failure(run, settings, exc, "backfill")
+        raise
+    result = pipeline.load_and_publish(run, settings, extracted, staged, flow_name="backfill",
+                                       ranges=[(date_from, date_to)], rebuild_all=rebuild_all)
+    summary = pipeline.run_summary(run, extracted, staged, result)
+    pipeline.publish_artifacts("backfill", [summary], result["headline"],
+                               note=f"Range {date_from} → {date_to} ({'replayed from the raw zone' if replay else 're-extracted'}).")
+    return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "replay": replay,
+            "replayed_partitions": extracted.get("replayed_partitions"), **summary}

@@ -1,0 +1,46 @@
+"""The ``nightly`` flow: incremental extract -> validate -> transform -> load -> refresh
+the marts of the periods touched -> publish (deployment ``nightly/nightly``, 01:30
+Asia/Ho_Chi_Minh; see prefect.yaml)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from prefect import flow, get_run_logger
+
+from flows import pipeline, stages, tasks
+
+
+@flow(name="nightly", log_prints=False)
+def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: str | None = None,
+            data_dir: str | None = None, quarantine_threshold: float | None = None) -> dict:
+    """Load what changed at the source since its watermark and republish the mart
+    partitions of the periods those changes touch.
+
+    Args:
+        source: export bundle folder, http(s):// API base, database URL or spreadsheet
+            (default: the MOTCUA_SOURCE environment variable of the worker).
+        as_of: the business day this run closes (default: yesterday in Asia/Ho_Chi_Minh,
+            from the run's scheduled start time, which Prefect gives in UTC).
+        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL).
+        data_dir: raw zone and run folders (default: MOTCUA_DATA_DIR or ./var).
+        quarantine_threshold: fail when a larger share of records is quarantined.
+    """
+    logger = get_run_logger()
+    settings = pipeline.settings_for(warehouse, data_dir, quarantine_threshold)
+    spec = pipeline.resolve_source(source)
+    day = as_of or pipeline.business_yesterday(pipeline.scheduled_moment())
+    run = stages.new_run(settings, spec)
+    logger.info("nightly run %s for %s (Asia/Ho_Chi_Minh)", run.run_id, day)
+    try:
+        pipeline.progress("read watermark")
+        since = tasks.read_watermark(settings, spec)
+        extracted, staged = pipeline.ingest(run, settings, since)
+    except BaseException as exc:
+        stages.note_failure(run, settings, exc, "nightly")
+        raise
+    result = pipeline.load_and_publish(run, settings, extracted, staged, flow_name="nightly")
+    summary = pipeline.run_summary(run, extracted, staged, result)
+    pipeline.publish_artifacts("nightly", [summary], result["headline"],
+                               note=f"Business day {day} (Asia/Ho_Chi_Minh); changes since watermark {since}.")
+    return {"as_of": day.isoformat(), "since": since, **summary}

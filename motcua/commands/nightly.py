@@ -1,0 +1,112 @@
+"""``motcua nightly``: the nightly flow from the command line (incremental load, the
+touched mart periods rebuilt and published). Also the progress display the loading
+commands share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+import click
+
+from warehouse.engine import DEFAULT_URL
+
+# the steps the loading flows announce, in order (flows.pipeline.progress)
+STEPS = ("read watermark", "replay raw zone", "extract", "stage and validate", "wait for the warehouse",
+         "load core", "build marts", "publish")
+
+
+@contextmanager
+def stage_progress(enabled: bool | None = None) -> Iterator[None]:
+    """Show each step of the flow run in this process as a rich progress line (spinner,
+    step, detail, elapsed time) when stderr is a terminal; silent otherwise (the flow's
+    log still says everything)."""
+    from flows.pipeline import progress_listener
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task("starting", total=len(STEPS), detail="")
+
+        def on_step(step: str, detail: str) -> None:
+            done = STEPS.index(step) if step in STEPS else 0
+            bar.update(task, description=step, detail=detail, completed=done)
+
+        with progress_listener(on_step):
+            yield
+        bar.update(task, description="done", detail="", completed=len(STEPS))
+
+
+def common_options(fn: Callable) -> Callable:
+    """The options every loading command shares."""
+    for option in reversed([
+        click.option("--source", default=None, metavar="SOURCE",
+                     help="Where the dossier log is: an export bundle folder, http(s)://… API base URL, a "
+                          "database URL or a .xlsx/.csv vendor export (env MOTCUA_SOURCE)."),
+        click.option("--warehouse", default=None, metavar="URL", show_default=DEFAULT_URL,
+                     help="SQLAlchemy URL of the warehouse (env MOTCUA_WAREHOUSE_URL)."),
+        click.option("--data-dir", default=None, type=click.Path(file_okay=False),
+                     help="Folder for the raw landing zone, run files and reports (env MOTCUA_DATA_DIR; default ./var)."),
+        click.option("--quarantine-threshold", type=float, default=None,
+                     help="Fail when more than this share of records is quarantined (default 0.05)."),
+        click.option("--progress/--no-progress", "show_progress", default=None,
+                     help="Show each step as it runs (default: when the terminal is interactive)."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def echo_summary(result: dict) -> None:
+    """One paragraph about a loading run (counts only)."""
+    ranges = result["rebuilt_ranges"]
+    span = "all periods" if ranges == [[None, None]] else "; ".join(f"{a} → {b or 'open'}" for a, b in ranges) or "none"
+    click.echo(f"run {result['run_id']} ({result['source']}): {result['records_read']} records read, "
+               f"{result['records_loaded']} loaded, {result['records_quarantined']} quarantined; "
+               f"{result['dossiers_changed']} dossiers changed; {result['periods_rebuilt']} mart periods "
+               f"rebuilt ({result['rebuild_reason']}: {span}).")
+    if result["healed_runs"]:
+        click.echo(f"also published the periods of interrupted run(s): {', '.join(result['healed_runs'])}")
+    if result["records_quarantined"]:
+        click.echo("quarantined records are in audit.quarantine (see `motcua quarantine --help`).")
+
+
+def fail(command: str, exc: BaseException) -> NoReturn:
+    click.secho(f"motcua {command} failed: {exc}", fg="red", err=True)
+    sys.exit(1)
+
+
+@click.command("nightly")
+@common_options
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="The business day the run closes, YYYY-MM-DD (default: yesterday in Asia/Ho_Chi_Minh).")
+def nightly(source: str | None, warehouse: str | None, data_dir: str | None, quarantine_threshold: float | None,
+            show_progress: bool | None, as_of: dt.datetime | None) -> None:
+    """Load what changed at SOURCE since its watermark, then rebuild and publish the mart
+    partitions (period × agency) of the periods those changes touch.
+
+    Safe next to a backfill or another run: warehouse writes wait for the write lock.
+    An interrupted run is completed by the next one. Exits non-zero when the run fails.
+    """
+    from flows.nightly import nightly as nightly_flow
+    from flows.stages import PipelineError
+    from motcua.settings import SettingsError
+
+    try:
+        with stage_progress(show_progress):
+            result = nightly_flow(source=source, as_of=as_of.date() if as_of else None, warehouse=warehouse,
+                                  data_dir=data_dir, quarantine_threshold=quarantine_threshold)
+    except (PipelineError, SettingsError, FileNotFoundError, ValueError) as exc:
+        fail("nightly", exc)
+    click.echo(f"nightly for {result['as_of']} (changes since {result['since'] or 'the beginning'}):")
+    echo_summary(result)
