@@ -24,7 +24,14 @@ COMMANDS: dict[str, str] = {
     "run": "motcua.commands.run:run",
     "report": "motcua.commands.report:report",
     "explain": "motcua.commands.report:explain",
+    "replay": "motcua.commands.replay:replay",
     "serve": "motcua.commands.serve:serve",
+    "quarantine": "motcua.commands.quarantine:quarantine",
+    "check-report": "motcua.commands.check_report:check_report",
+    "warehouse": "motcua.commands.warehouse:warehouse",
+    "nightly": "motcua.commands.nightly:nightly",
+    "backfill": "motcua.commands.backfill:backfill",
+    "setup-prefect": "motcua.commands.setup_prefect:setup_prefect",
 }
 
 

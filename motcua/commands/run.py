@@ -53,6 +53,11 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
                + ", ".join(f"{k} {v} rows" for k, v in result["marts"].items()))
     if st["records_quarantined"]:
         click.echo("quarantined records are in audit.quarantine (see `motcua quarantine list`).")
+    summary = result.get("summary", {})
+    if summary.get("data_docs"):
+        click.echo(f"data docs (validation results): {summary['data_docs']}")
+    if summary.get("bi_snapshot"):
+        click.echo(f"BI snapshot (read-only, for BI tools): {summary['bi_snapshot']}")
     if quiet:
         return
     y = year or reporting.latest_year(settings.warehouse_url)

@@ -82,8 +82,13 @@ def open_source(spec: str, **options: object) -> Source:
     * a folder: an export bundle;
     * ``http://…`` / ``https://…``: the one-stop system's HTTP API;
     * a SQLAlchemy URL (``mysql+pymysql://…``, ``postgresql+psycopg://…``, ``sqlite:///…``): its database;
-    * a ``.xlsx`` / ``.csv`` file: a vendor's spreadsheet export.
+    * a ``.xlsx`` / ``.csv`` file: a vendor's spreadsheet export;
+    * ``raw:<data_dir>/raw``: the raw landing zone, replayed.
     """
+    if spec.startswith("raw:"):
+        from motcua.sources.replay import ReplaySource
+
+        return ReplaySource(spec[4:], **options)  # type: ignore[arg-type]
     if spec.startswith(("http://", "https://")):
         from motcua.sources.http import HttpSource
 

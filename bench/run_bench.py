@@ -1,0 +1,105 @@
+"""Measure motcua on a bundle: wall and CPU time per stage, peak RSS, rows; and the
+DuckDB floor (bench/floor.py) on the same bundle in the same run, as a ratio.
+
+Usage::
+
+    python bench/run_bench.py /work/benchdata/b100k [--no-floor] [--no-validate] [--json out.json]
+
+Each stage is timed in-process (the same stage functions the Prefect flow's tasks call;
+the flow's own overhead — a temporary Prefect server, ~8 ms a task — is left out). The
+warehouse is a fresh DuckDB file in a temporary folder. Peak RSS is the process's
+``ru_maxrss``; the floor runs in a subprocess so its memory is measured on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def run_motcua(bundle: Path, work: Path, validate: bool) -> dict:
+    from flows import stages
+    from motcua.settings import Settings
+
+    os.environ.setdefault("MOTCUA_PSEUDONYM_KEY", "benchmark-key")
+    s = Settings.from_env(warehouse_url=f"duckdb:///{work / 'wh.duckdb'}", data_dir=work / "var",
+                          quarantine_threshold=1.0)
+    run = stages.new_run(s, str(bundle))
+    times: dict[str, dict[str, float]] = {}
+    t_all, c_all = time.perf_counter(), _cpu()
+
+    def timed(name, fn, *args, **kwargs):
+        t, c = time.perf_counter(), _cpu()
+        out = fn(*args, **kwargs)
+        times[name] = {"wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(_cpu() - c, 2)}
+        print(f"  {name}: {times[name]['wall_s']} s wall, {times[name]['cpu_s']} s CPU", file=sys.stderr, flush=True)
+        return out
+
+    extracted = timed("extract", stages.extract, run, s)
+    staged = timed("stage+validate", stages.stage, run, s, extracted, validate=validate)
+    loaded = timed("load", stages.load_core, run, s, extracted, staged)
+    built = timed("marts+validate", stages.build_marts, run, s, validate=validate)
+    timed("publish", stages.publish, run, s, built)
+    return {
+        "stages": times,
+        "wall_s": round(time.perf_counter() - t_all, 2),
+        "cpu_s": round(_cpu() - c_all, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "records_read": staged["records_read"],
+        "records_quarantined": staged["records_quarantined"],
+        "dossiers": loaded.get("dossiers_changed"),
+        "mart_rows": built["rows"],
+    }
+
+
+def run_floor(bundle: Path, work: Path) -> dict:
+    t = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %U %S %M", sys.executable, str(ROOT / "bench" / "floor.py"), str(bundle),
+         "--out", str(work / "floor.parquet")],
+        capture_output=True, text=True, check=True)
+    wall, user, system, rss_kb = proc.stderr.strip().splitlines()[-1].split()
+    return {"wall_s": round(float(wall), 2), "cpu_s": round(float(user) + float(system), 2),
+            "peak_rss_mb": round(int(rss_kb) / 1024, 1), "elapsed_s": round(time.perf_counter() - t, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("bundle", type=Path)
+    ap.add_argument("--no-floor", action="store_true")
+    ap.add_argument("--no-validate", action="store_true", help="skip the expectation suites (to measure their share)")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
+        work = Path(tmp)
+        result = {"bundle": str(args.bundle), "validate": not args.no_validate}
+        if not args.no_floor:
+            result["floor"] = run_floor(args.bundle, work)
+            print(f"floor: {result['floor']}", file=sys.stderr, flush=True)
+        result["motcua"] = run_motcua(args.bundle, work, not args.no_validate)
+        if "floor" in result:
+            result["ratio_wall"] = round(result["motcua"]["wall_s"] / result["floor"]["wall_s"], 2)
+            result["ratio_cpu"] = round(result["motcua"]["cpu_s"] / result["floor"]["cpu_s"], 2)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
