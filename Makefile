@@ -10,7 +10,7 @@ export PREFECT_HOME ?= $(CURDIR)/var/prefect
 # A demonstration key for the bundled sample only; production sets its own secret.
 export MOTCUA_PSEUDONYM_KEY ?= sample-demo-key-not-for-production
 
-.PHONY: run test lint venv clean sample
+.PHONY: run test lint venv clean sample prefect-setup
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=python3"; exit 1; }
@@ -30,6 +30,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+prefect-setup: $(STAMP)
+	$(BIN)/motcua setup-prefect
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
