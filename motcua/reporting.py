@@ -212,19 +212,13 @@ COLUMN_ALIASES = {"4": "received_total", "5": "carried_over", "6": "received_new
                   "12": "pending_overdue"}
 
 
-def explain(warehouse_url: str, year: int, column: str, procedure: str | None = None, convention: str = "calendar",
-            agency: str | None = None, core: Core | None = None) -> pd.DataFrame:
-    """The dossiers behind one cell of tables 1–2 (or a whole column when ``procedure``
-    is None): one row per dossier with its pseudonymised applicant, milestones, due and
-    why it falls in the cell. Counted by the same code as the tables, so the row count
-    always equals the cell."""
-    col = COLUMN_ALIASES.get(column.strip("()"), column)
-    if col not in WHY:
-        raise ValueError(f"unknown column {column!r}; one of {sorted(WHY)} or (4)…(12)")
-    c = scoped(core or load_core(warehouse_url), agency)
-    start, end = period_of(year, convention)
+def _per_dossier(c: Core, start: dt.date, end: dt.date, procedure: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:
     fct = c.fct if procedure is None else c.fct[c.fct["procedure_code"] == procedure]
     per = period_counts.add_totals(period_counts.count(fct, _single(start, end), ["procedure_code", "dossier_code"]))
+    return per, fct
+
+
+def _explained(per: pd.DataFrame, fct: pd.DataFrame, col: str) -> pd.DataFrame:
     hit = per[per[col] > 0]
     detail = fct.set_index("dossier_code").loc[hit["dossier_code"]]
     out = pd.DataFrame({
@@ -240,6 +234,41 @@ def explain(warehouse_url: str, year: int, column: str, procedure: str | None = 
         "why": WHY[col],
     })
     return out.sort_values(["procedure_code", "intake_at", "dossier_code"]).reset_index(drop=True)
+
+
+def write_explanations(core: Core, year: int, convention: str, agency: str | None, out_dir: Path,
+                       columns: tuple[str, ...] = tuple(WHY)) -> dict[tuple[str, str, str], str]:
+    """One CSV per non-empty cell of tables 1–2 under ``out_dir/explain/``; returns the
+    ``explain_links`` mapping (relative paths) for the HTML report."""
+    c = scoped(core, agency)
+    start, end = period_of(year, convention)
+    per, fct = _per_dossier(c, start, end, None)
+    folder = out_dir / "explain"
+    folder.mkdir(parents=True, exist_ok=True)
+    links: dict[tuple[str, str, str], str] = {}
+    for col in columns:
+        rows = _explained(per, fct, col)
+        for code, part in rows.groupby("procedure_code"):
+            name = f"{code}-{col}.csv"
+            part.to_csv(folder / name, index=False, encoding="utf-8-sig")
+            table = "table1" if col in ("received_online", "received_offline") else "table2"
+            links[(table, str(code), col)] = f"explain/{name}"
+    return links
+
+
+def explain(warehouse_url: str, year: int, column: str, procedure: str | None = None, convention: str = "calendar",
+            agency: str | None = None, core: Core | None = None) -> pd.DataFrame:
+    """The dossiers behind one cell of tables 1–2 (or a whole column when ``procedure``
+    is None): one row per dossier with its pseudonymised applicant, milestones, due and
+    why it falls in the cell. Counted by the same code as the tables, so the row count
+    always equals the cell."""
+    col = COLUMN_ALIASES.get(column.strip("()"), column)
+    if col not in WHY:
+        raise ValueError(f"unknown column {column!r}; one of {sorted(WHY)} or (4)…(12)")
+    c = scoped(core or load_core(warehouse_url), agency)
+    start, end = period_of(year, convention)
+    per, fct = _per_dossier(c, start, end, procedure)
+    return _explained(per, fct, col)
 
 
 def write_csv(tables, out_dir: Path) -> list[Path]:

@@ -32,8 +32,10 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
     settings = Settings.from_env(warehouse_url=warehouse)
     try:
         plans = read_plan_register(plans_file) if plans_file else None
-        tables = reporting.build_report(settings.warehouse_url, year, convention, agency, plans)
+        core = reporting.load_core(settings.warehouse_url)
+        tables = reporting.build_report(settings.warehouse_url, year, convention, agency, plans, core=core)
         target = Path(out_dir) if out_dir else Path(settings.data_dir) / "reports" / str(year)
+        tables.explain_links = reporting.write_explanations(core, year, convention, agency, target)
         paths = write_report(tables, target)
     except (PlanRegisterError, ReportDataError, ValueError) as exc:
         click.secho(f"motcua report failed: {exc}", fg="red", err=True)
@@ -42,7 +44,8 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
                f"{tables.agency_name}) written to {target}:")
     for key in ("xlsx", "html", "paragraph"):
         click.echo(f"  {key}: {paths[key]}")
-    click.echo(f"  + CSV and Parquet of each table ({sum(1 for k in paths if k.endswith('_csv'))} tables)")
+    click.echo(f"  + CSV and Parquet of each table ({sum(1 for k in paths if k.endswith('_csv'))} tables), "
+               f"and the dossiers behind each number in {target / 'explain'} ({len(tables.explain_links)} cells)")
     click.echo("")
     click.echo(Path(paths["paragraph"]).read_text(encoding="utf-8"))
 
