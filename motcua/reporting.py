@@ -280,3 +280,90 @@ def write_csv(tables, out_dir: Path) -> list[Path]:
         rpt_appendix.with_total(t).to_csv(p, index=False, encoding="utf-8-sig")
         paths.append(p)
     return paths
+
+
+# --------------------------------------------------------------------------- restatements
+FIGURE_COLUMNS = ("received_total", "carried_over", "received_new", "resolved_total", "resolved_on_time",
+                  "resolved_late", "pending_total", "pending_not_due", "pending_overdue", "withdrawn",
+                  "received_online", "received_offline")
+
+
+def figures(core: Core, year: int, convention: str, agency: str | None) -> dict[str, dict]:
+    """Every non-zero cell of tables 1–2: ``"<procedure>|<column>" -> {"value", "dossiers"}``."""
+    c = scoped(core, agency)
+    start, end = period_of(year, convention)
+    per, _ = _per_dossier(c, start, end, None)
+    out: dict[str, dict] = {}
+    for col in FIGURE_COLUMNS:
+        hit = per[per[col] > 0]
+        for code, part in hit.groupby("procedure_code"):
+            out[f"{code}|{col}"] = {"value": int(part[col].sum()), "dossiers": sorted(part["dossier_code"].astype(str))}
+    return out
+
+
+def restatement(previous: dict[str, dict], current: dict[str, dict]) -> list[dict]:
+    """The cells whose value changed since ``previous``, with the dossiers that entered or
+    left each one."""
+    changes = []
+    for key in sorted(set(previous) | set(current)):
+        old = previous.get(key, {"value": 0, "dossiers": []})
+        new = current.get(key, {"value": 0, "dossiers": []})
+        if old["value"] == new["value"] and old["dossiers"] == new["dossiers"]:
+            continue
+        procedure, column = key.split("|", 1)
+        changes.append({"procedure_code": procedure, "column": column, "previous": old["value"],
+                        "current": new["value"], "change": new["value"] - old["value"],
+                        "dossiers_in": sorted(set(new["dossiers"]) - set(old["dossiers"])),
+                        "dossiers_out": sorted(set(old["dossiers"]) - set(new["dossiers"]))})
+    return changes
+
+
+def publish_figures(warehouse_url: str, year: int, convention: str, agency: str | None,
+                    core: Core | None = None) -> tuple[list[dict], dt.datetime | None]:
+    """Record this publication in ``audit.publication`` and return what changed since the
+    previous publication of the same report (and when that was; None the first time)."""
+    import json
+    import uuid
+
+    import sqlalchemy as sa
+
+    from warehouse import schema
+    from warehouse.engine import create_schema
+
+    current = figures(core or load_core(warehouse_url), year, convention, agency)
+    scope = agency or SCOPE
+    t = schema.publication
+    engine = make_engine(warehouse_url)
+    try:
+        create_schema(engine)
+        with engine.begin() as conn:
+            last = conn.execute(
+                sa.select(t.c.figures, t.c.published_at)
+                .where(t.c.year == year, t.c.convention == convention, t.c.agency_scope == scope)
+                .order_by(t.c.published_at.desc()).limit(1)).first()
+            conn.execute(t.insert().values(publication_id=uuid.uuid4().hex, year=year, convention=convention,
+                                           agency_scope=scope, published_at=dt.datetime.now(),
+                                           figures=json.dumps(current, ensure_ascii=False)))
+    finally:
+        engine.dispose()
+    if last is None:
+        return [], None
+    return restatement(json.loads(last[0]), current), last[1]
+
+
+def restatement_text(changes: list[dict], since: dt.datetime | None) -> str:
+    """A readable account of the changes, for the officer and the report folder."""
+    if since is None:
+        return "Lần công bố đầu tiên của báo cáo này: chưa có số liệu để so sánh."
+    if not changes:
+        return f"Không có ô số liệu nào thay đổi so với lần công bố {since:%d/%m/%Y %H:%M}."
+    lines = [f"{len(changes)} ô số liệu thay đổi so với lần công bố {since:%d/%m/%Y %H:%M}:"]
+    for ch in changes:
+        moved = []
+        if ch["dossiers_in"]:
+            moved.append("thêm hồ sơ " + ", ".join(ch["dossiers_in"]))
+        if ch["dossiers_out"]:
+            moved.append("bớt hồ sơ " + ", ".join(ch["dossiers_out"]))
+        lines.append(f"- TTHC {ch['procedure_code']}, cột {ch['column']}: {ch['previous']} -> {ch['current']} "
+                     f"({ch['change']:+d}); " + "; ".join(moved))
+    return "\n".join(lines)

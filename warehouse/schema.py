@@ -304,6 +304,20 @@ source_state = Table(
     comment="One row per source: the incremental watermark, advanced with the load.",
 )
 
+publication = Table(
+    "publication",
+    metadata,
+    Column("publication_id", String, primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("convention", String, nullable=False, comment="calendar | decree09"),
+    Column("agency_scope", String, nullable=False, comment="agency code, or * for all"),
+    Column("published_at", DateTime, nullable=False),
+    Column("figures", Text, nullable=False,
+           comment="JSON: per (table, procedure_code, column) the value and the dossier codes behind it"),
+    schema="audit",
+    comment="One row per publication of an annual report: what period, when, the figures.",
+)
+
 MART_TABLES = (dossier_resolution, dossier_intake, indicator)
 """The current versions of the mart tables (what the pipeline writes)."""
 
@@ -316,5 +330,5 @@ DIMENSION_TABLES = (dim_agency, dim_procedure, dim_field, dim_channel, dim_statu
 FACT_TABLES = (fct_dossier, fct_dossier_event)
 """Dossier-level facts (pseudonymous keys to people): never readable by BI."""
 
-AUDIT_TABLES = (quarantine, run, source_state)
+AUDIT_TABLES = (quarantine, run, source_state, publication)
 """Audit: the quarantine keeps raw records (personal data in clear); never readable by BI."""

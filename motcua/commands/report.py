@@ -17,10 +17,12 @@ import click
 @click.option("--warehouse", default=None, metavar="URL", help="SQLAlchemy URL of the warehouse (env MOTCUA_WAREHOUSE_URL).")
 @click.option("--plans", "plans_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Plan register (CSV/XLSX) for table 3 and plan_completion_rate.")
+@click.option("--scoring", "scoring_file", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Scoring rules (JSON) turning indicators into points; see motcua/config/scoring-example.json.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Output folder (default: <data dir>/reports/<year>).")
 def report(year: int, agency: str | None, convention: str, warehouse: str | None, plans_file: str | None,
-           out_dir: str | None) -> None:
+           scoring_file: str | None, out_dir: str | None) -> None:
     """Write the annual CCHC report: XLSX (the four appendix tables, Biểu 06, indicators),
     CSV and Parquet of each table, a self-contained HTML report with charts, and a drafted
     paragraph for section II.2."""
@@ -37,7 +39,15 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
         target = Path(out_dir) if out_dir else Path(settings.data_dir) / "reports" / str(year)
         tables.explain_links = reporting.write_explanations(core, year, convention, agency, target)
         paths = write_report(tables, target)
-    except (PlanRegisterError, ReportDataError, ValueError) as exc:
+        changes, since = reporting.publish_figures(settings.warehouse_url, year, convention, agency, core=core)
+        restated = reporting.restatement_text(changes, since)
+        (target / "thay-doi-so-lieu.txt").write_text(restated + "\n", encoding="utf-8")
+        if scoring_file:
+            from motcua.scoring import load_rules, score
+
+            points = score(tables.indicators, load_rules(scoring_file))
+            points.to_csv(target / "diem.csv", index=False, encoding="utf-8-sig")
+    except (PlanRegisterError, ReportDataError, ValueError) as exc:  # ScoringError is a ValueError
         click.secho(f"motcua report failed: {exc}", fg="red", err=True)
         sys.exit(1)
     click.echo(f"report {year} ({convention}, {tables.period_start:%d/%m/%Y}–{tables.period_end:%d/%m/%Y}, "
@@ -48,6 +58,10 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
                f"and the dossiers behind each number in {target / 'explain'} ({len(tables.explain_links)} cells)")
     click.echo("")
     click.echo(Path(paths["paragraph"]).read_text(encoding="utf-8"))
+    click.echo("")
+    click.echo(restated)
+    if scoring_file:
+        click.echo(f"\npoints ({points['points'].sum():g} of {points['max_points'].sum():g}) written to {target / 'diem.csv'}")
 
 
 @click.command()

@@ -90,8 +90,12 @@ def open_source(spec: str, **options: object) -> Source:
 
         return ReplaySource(spec[4:], **options)  # type: ignore[arg-type]
     if spec.startswith(("http://", "https://")):
+        import os
+
         from motcua.sources.http import HttpSource
 
+        if os.environ.get("MOTCUA_HTTP_PAGE_SIZE"):
+            options.setdefault("page_size", int(os.environ["MOTCUA_HTTP_PAGE_SIZE"]))
         return HttpSource(spec, **options)  # type: ignore[arg-type]
     if "://" in spec:
         from motcua.sources.database import DatabaseSource

@@ -133,3 +133,43 @@ def test_nightly_increments_equal_one_full_run_and_replay_rebuilds(bundle, refer
     run_pipeline(f"raw:{data_dir / 'raw'}", url2, tmp_path / "var2")
     _assert_same(_marts(url2), reference)
     assert Path(data_dir / "raw").stat().st_mode & 0o077 == 0
+
+
+DRIVER = """
+import sys
+sys.path.insert(0, {tests!r})
+from helpers.bundle import run_pipeline
+run_pipeline({source!r}, {url!r}, {data_dir!r}, quarantine_threshold=1.0)
+"""
+
+
+def test_killed_mid_extract_then_rerun_loses_and_duplicates_nothing(bundle, reference, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    data_dir = tmp_path / "var"
+    tests_dir = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "MOTCUA_HTTP_PAGE_SIZE": "5"}
+    with Simulator(bundle.path, latency_ms=250, seed=5) as sim:
+        code = DRIVER.format(tests=tests_dir, source=sim.url, url=url, data_dir=str(data_dir))
+        proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+        deadline = time.monotonic() + 120
+        raw = data_dir / "raw"
+        while time.monotonic() < deadline and not list(raw.rglob("*-records-*.parquet")):
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed mid-extract"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        landed = list(raw.rglob("*-records-*.parquet"))
+        assert landed, "nothing was extracted before the kill"
+        assert not (tmp_path / "wh.duckdb").exists() or read_table(url, "core.fct_dossier").empty
+    # the next run, with a healthy server, finishes the work
+    with Simulator(bundle.path, seed=5) as sim:
+        run_pipeline(sim.url, url, data_dir, quarantine_threshold=1.0)
+    _assert_same(_marts(url), reference)
+    fct = read_table(url, "core.fct_dossier")
+    assert fct["dossier_code"].is_unique and len(fct) == len(bundle.current)
