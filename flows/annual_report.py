@@ -24,11 +24,9 @@ def default_report_year(today: dt.date, convention: str) -> int:
 def render_report(tables: object, out_dir: Path, render: str = "csv") -> list[Path]:
     """Write the report's files and return their paths.
 
-    HOOK for the full renderer: today ``render="csv"`` writes tables 1–2 as CSV through
-    :func:`motcua.reporting.write_csv`. ``render="full"`` hands the same tables to
-    :func:`motcua.report.write_report` (XLSX, HTML, CSV/Parquet of every table, the
-    drafted paragraph); when that renderer is final, make ``"full"`` the default here
-    and in prefect.yaml — nothing else in the flow changes.
+    ``render="full"`` (the default) hands the tables to :func:`motcua.report.write_report`
+    (XLSX, HTML, CSV/Parquet of every table, the drafted paragraph); ``render="csv"``
+    writes only tables 1–2 as CSV through :func:`motcua.reporting.write_csv`.
     """
     if render == "full":
         from motcua.report import write_report
@@ -43,7 +41,7 @@ def render_report(tables: object, out_dir: Path, render: str = "csv") -> list[Pa
 
 @flow(name="annual_report", log_prints=False)
 def annual_report(year: int | None = None, convention: Literal["calendar", "decree09"] = "calendar",
-                  agency: str | None = None, render: Literal["csv", "full"] = "csv",
+                  agency: str | None = None, render: Literal["csv", "full"] = "full",
                   warehouse: str | None = None, data_dir: str | None = None, out_dir: str | None = None) -> dict:
     """Compute the annual CCHC report's tables from the warehouse and write them.
 
@@ -78,6 +76,13 @@ def annual_report(year: int | None = None, convention: Literal["calendar", "decr
                               description=f"annual report {y} ({convention}, {agency or 'all agencies'}): files written")
     except Exception as exc:  # noqa: BLE001 - the report is written; the artifact only points at it
         logger.warning("could not create the table artifact: %s", exc)
+    try:
+        create_table_artifact(table=written["table2"], key="motcua-annual-report-table2",
+                              description=f"Biểu 2, {y} ({convention}, {agency or 'all agencies'})")
+        create_table_artifact(table=written["indicators"], key="motcua-annual-report-indicators",
+                              description=f"indicators with numerators and denominators, {y}")
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("could not create the table artifacts: %s", exc)
     pipeline.publish_artifacts(
         "annual_report", [], headline, written["files"],
         note=(f"Report {y}, convention {convention} ({written['period_start']} → {written['period_end']}), "

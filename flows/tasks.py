@@ -116,4 +116,14 @@ def write_annual_report(settings: Settings, year: int, convention: str, agency: 
     return {"year": year, "convention": convention, "agency": agency,
             "period_start": str(tables.period_start), "period_end": str(tables.period_end),  # type: ignore[attr-defined]
             "files": [str(p) for p in paths],
-            "rows": {"bieu1": int(len(tables.table1)), "bieu2": int(len(tables.table2))}}  # type: ignore[attr-defined]
+            "rows": {"bieu1": int(len(tables.table1)), "bieu2": int(len(tables.table2))},  # type: ignore[attr-defined]
+            "table2": _records(tables.table2),  # type: ignore[attr-defined]
+            "indicators": _records(tables.indicators)}  # type: ignore[attr-defined]
+
+
+def _records(df: object) -> list[dict]:
+    """A small frame as JSON-safe rows (for artifacts): aggregates only, no personal data."""
+    import pandas as pd
+
+    frame = pd.DataFrame(df).astype(object).where(pd.DataFrame(df).notna(), None)
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in frame.to_dict("records")]
