@@ -64,9 +64,14 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
     if y is None:
         click.echo("no received dossiers: nothing to print")
         return
+    import shutil
+
+    from rich.console import Console
+
     from motcua.report import print_tables
 
     tables = reporting.build_report(settings.warehouse_url, y)
-    print_tables(tables)
+    # table 2 has 14 columns: never squeeze it below 150 characters (piped output included)
+    print_tables(tables, Console(width=max(150, shutil.get_terminal_size((150, 40)).columns)))
     paths = reporting.write_csv(tables, Path(settings.data_dir) / "reports" / str(y))
     click.echo("written: " + ", ".join(str(p) for p in paths))

@@ -79,7 +79,7 @@ def write_bundle(path: Path, snapshots: list[dict | str], procedures: list[dict]
 
 
 def run_pipeline(source: Path | str, warehouse_url: str, data_dir: Path, validate: bool = True,
-                 **settings: object) -> dict:
+                 incremental: bool = False, **settings: object) -> dict:
     """All stages in-process, without Prefect (the flow is tested on its own).
     ``validate=False`` skips the expectation suites (faster; for tests of loading)."""
     from flows import stages
@@ -87,7 +87,8 @@ def run_pipeline(source: Path | str, warehouse_url: str, data_dir: Path, validat
 
     s = Settings.from_env(warehouse_url=warehouse_url, data_dir=data_dir, **settings)
     run = stages.new_run(s, str(source))
-    extracted = stages.extract(run, s)
+    since = stages.read_watermark(s, str(source)) if incremental else None
+    extracted = stages.extract(run, s, since)
     staged = stages.stage(run, s, extracted, validate=validate)
     loaded = stages.load_core(run, s, extracted, staged)
     built = stages.build_marts(run, s, validate=validate)

@@ -173,3 +173,83 @@ def test_killed_mid_extract_then_rerun_loses_and_duplicates_nothing(bundle, refe
     _assert_same(_marts(url), reference)
     fct = read_table(url, "core.fct_dossier")
     assert fct["dossier_code"].is_unique and len(fct) == len(bundle.current)
+
+
+def _nights(bundle, parts: int = 4) -> list[list[str]]:
+    """The bundle's lines cut into cumulative nights by NgayCapNhat day: what the source
+    holds at the end of night 1, 2, … (the last night holds everything)."""
+    import gzip
+
+    lines = []
+    for f in sorted((bundle.path / "dossiers").glob("*")):
+        data = gzip.decompress(f.read_bytes()) if f.name.endswith(".gz") else f.read_bytes()
+        lines += [ln for ln in data.decode("utf-8").split("\n") if ln.strip()]
+
+    def day(line: str) -> str:
+        try:
+            return str(json.loads(line).get("NgayCapNhat") or "")[:8]
+        except ValueError:
+            return ""
+
+    days = sorted({day(ln) for ln in lines})
+    cuts = [days[len(days) * k // parts] for k in range(1, parts)] + ["99999999"]
+    return [[ln for ln in lines if day(ln) < cut] for cut in cuts]
+
+
+def _dossier_count(lines: list[str]) -> int:
+    codes = set()
+    for line in lines:
+        try:
+            codes.add(json.loads(line).get("MaHoSo"))
+        except ValueError:
+            continue
+    return len(codes - {None, ""})
+
+
+def _catalogue(bundle) -> tuple[list[dict], list[dict]]:
+    with open(bundle.path / "procedures.csv", encoding="utf-8") as fh:
+        procs = list(csv.DictReader(fh))
+    with open(bundle.path / "agencies.csv", encoding="utf-8") as fh:
+        agencies = list(csv.DictReader(fh))
+    return procs, agencies
+
+
+def test_nightly_increments_over_http_equal_one_full_run(bundle, reference, tmp_path):
+    import socket
+
+    procs, agencies = _catalogue(bundle)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    for i, lines in enumerate(_nights(bundle)):
+        night = write_bundle(tmp_path / f"night{i}", lines, procs, agencies)
+        # the same server (same address) each night, holding more changes than the night before
+        with Simulator(night, port=port, seed=i, fail_rate_5xx=0.05) as sim:
+            result = run_pipeline(sim.url, url, tmp_path / "var", incremental=True, quarantine_threshold=1.0)
+        if i:
+            assert result["staged"]["records_read"] < len(lines)  # only what changed (plus the overlap window)
+    _assert_same(_marts(url), reference)
+
+
+def test_nightly_increments_from_the_database_equal_one_full_run(bundle, reference, tmp_path):
+    require_server("127.0.0.1", 3306, "MariaDB")
+    procs, agencies = _catalogue(bundle)
+    name = f"motcua_inc_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/test")
+    with admin.begin() as c:
+        c.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    try:
+        src = f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
+        url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+        for i, lines in enumerate(_nights(bundle)):
+            night = write_bundle(tmp_path / f"night{i}", lines, procs, agencies)
+            load_bundle_into_database(night, src, replace=True)  # the system's tables as they are that night
+            result = run_pipeline(src, url, tmp_path / "var", incremental=True, quarantine_threshold=1.0)
+            if i:  # only the dossiers that changed since the watermark are read
+                assert result["staged"]["records_read"] < _dossier_count(lines)
+        _assert_same(_marts(url), reference)
+    finally:
+        with admin.begin() as c:
+            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        admin.dispose()
