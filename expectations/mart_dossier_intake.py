@@ -17,7 +17,11 @@ from typing import Any
 
 import pandas as pd
 
-from expectations.mart_dossier_resolution import period_end_check, year_vs_months
+from expectations.mart_dossier_resolution import (
+    mart_grain_expectations,
+    period_end_check,
+    year_vs_months,
+)
 from expectations.runner import checks
 
 SUITE_NAME = "mart_dossier_intake"
@@ -58,10 +62,7 @@ def expectations(resolution: pd.DataFrame | None = None, **context: Any) -> list
     import great_expectations.expectations as gxe
 
     exps = [
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=ID_COLUMNS),
-        *[gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ID_COLUMNS],
-        gxe.ExpectColumnValuesToBeInSet(column="period_type", value_set=["year", "month"]),
-        gxe.ExpectColumnValuesToBeInSet(column="period_end_ok", value_set=["ok"]),
+        *mart_grain_expectations(ID_COLUMNS),
         *[gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0) for c in COUNTS],
         gxe.ExpectColumnValuesToBeInSet(column="year_vs_months", value_set=["ok"]),
         gxe.ExpectColumnValuesToBeInSet(column="matches_resolution", value_set=["ok"]),

@@ -47,6 +47,20 @@ def period_end_check(df: pd.DataFrame) -> pd.Series:
     ])
 
 
+def mart_grain_expectations(id_columns: list[str]) -> list:
+    """What every mart suite checks first: the grain key unique and not null, the
+    period type known, ``period_end`` consistent with ``period_start`` (the prepared
+    ``period_end_ok`` column)."""
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=id_columns),
+        *[gxe.ExpectColumnValuesToNotBeNull(column=c) for c in id_columns],
+        gxe.ExpectColumnValuesToBeInSet(column="period_type", value_set=["year", "month"]),
+        gxe.ExpectColumnValuesToBeInSet(column="period_end_ok", value_set=["ok"]),
+    ]
+
+
 def year_vs_months(df: pd.DataFrame, additive: list[str], keys: list[str] = KEYS,
                    first_month_equal: tuple[str, ...] = ()) -> pd.Series:
     """Check column: on each year row, the additive columns equal the sum of the
@@ -115,10 +129,7 @@ def expectations(**context: Any) -> list:
     import great_expectations.expectations as gxe
 
     return [
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=ID_COLUMNS),
-        *[gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ID_COLUMNS],
-        gxe.ExpectColumnValuesToBeInSet(column="period_type", value_set=["year", "month"]),
-        gxe.ExpectColumnValuesToBeInSet(column="period_end_ok", value_set=["ok"]),
+        *mart_grain_expectations(ID_COLUMNS),
         gxe.ExpectColumnValuesToBeInSet(column="counts_not_negative", value_set=["ok"]),
         *[gxe.ExpectColumnValuesToBeInSet(column=name, value_set=[0.0]) for name in IDENTITIES],
         gxe.ExpectColumnValuesToBeInSet(column="early_not_above_on_time", value_set=[True]),

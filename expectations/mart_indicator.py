@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expectations.mart_dossier_resolution import period_end_check
+from expectations.mart_dossier_resolution import mart_grain_expectations, period_end_check
 from expectations.runner import checks
 
 SUITE_NAME = "mart_indicator"
@@ -71,10 +71,7 @@ def expectations(**context: Any) -> list:
     import great_expectations.expectations as gxe
 
     return [
-        gxe.ExpectCompoundColumnsToBeUnique(column_list=ID_COLUMNS),
-        *[gxe.ExpectColumnValuesToNotBeNull(column=c) for c in ID_COLUMNS],
-        gxe.ExpectColumnValuesToBeInSet(column="period_type", value_set=["year", "month"]),
-        gxe.ExpectColumnValuesToBeInSet(column="period_end_ok", value_set=["ok"]),
+        *mart_grain_expectations(ID_COLUMNS),
         gxe.ExpectColumnValuesToBeBetween(column="numerator", min_value=0),
         gxe.ExpectColumnValuesToBeBetween(column="denominator", min_value=0),
         gxe.ExpectColumnValuesToBeInSet(column="value_formula", value_set=["ok"]),

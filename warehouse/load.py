@@ -122,6 +122,18 @@ def _unregister(raw: object, view: str) -> None:
         raw.unregister(view)  # type: ignore[attr-defined]
 
 
+def _duckdb_insert(conn: Connection, table: sa.Table, data: pa.Table, cols: str, verb: str) -> None:
+    """DuckDB's bulk path: register the Arrow table on the connection, ``<verb> INTO …
+    SELECT`` from it, unregister."""
+    raw = conn.connection.driver_connection
+    view = f"motcua_load_{uuid.uuid4().hex[:12]}"
+    raw.register(view, data)
+    try:
+        conn.exec_driver_sql(f"{verb} INTO {_qualified(conn, table)} ({cols}) SELECT {cols} FROM {view}")
+    finally:
+        _unregister(raw, view)
+
+
 def insert(conn: Connection, table: sa.Table, df: pd.DataFrame | pa.Table) -> int:
     """Append rows to ``table`` inside the caller's transaction; returns the row count."""
     data = df if isinstance(df, pa.Table) else to_arrow(table, df)
@@ -130,13 +142,7 @@ def insert(conn: Connection, table: sa.Table, df: pd.DataFrame | pa.Table) -> in
     cols = ", ".join(conn.dialect.identifier_preparer.quote(c) for c in data.column_names)
     dialect = conn.dialect.name
     if dialect == "duckdb":
-        raw = conn.connection.driver_connection
-        view = f"motcua_load_{uuid.uuid4().hex[:12]}"
-        raw.register(view, data)
-        try:
-            conn.exec_driver_sql(f"INSERT INTO {_qualified(conn, table)} ({cols}) SELECT {cols} FROM {view}")
-        finally:
-            _unregister(raw, view)
+        _duckdb_insert(conn, table, data, cols, "INSERT")
     elif dialect == "postgresql":
         _copy_in(conn, _qualified(conn, table), data)
     else:
@@ -163,13 +169,7 @@ def upsert(conn: Connection, table: sa.Table, df: pd.DataFrame | pa.Table) -> in
         raise ValueError(f"{table.fullname} has no primary key to upsert on")
     dialect = conn.dialect.name
     if dialect == "duckdb":
-        raw = conn.connection.driver_connection
-        view = f"motcua_load_{uuid.uuid4().hex[:12]}"
-        raw.register(view, data)
-        try:
-            conn.exec_driver_sql(f"INSERT OR REPLACE INTO {_qualified(conn, table)} ({cols}) SELECT {cols} FROM {view}")
-        finally:
-            _unregister(raw, view)
+        _duckdb_insert(conn, table, data, cols, "INSERT OR REPLACE")
     elif dialect == "postgresql":
         name = f"motcua_upsert_{uuid.uuid4().hex[:12]}"
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} (LIKE {_qualified(conn, table)}) ON COMMIT DROP")
