@@ -4,6 +4,7 @@ DuckDB floor (bench/floor.py) on the same bundle in the same run, as a ratio.
 Usage::
 
     python bench/run_bench.py /work/benchdata/b100k [--no-floor] [--no-validate] [--json out.json]
+        [--incremental /work/benchdata/b1m-inc] [--dask local:2] [--workdir /work/benchwork]
 
 Each stage is timed in-process (the same stage functions the Prefect flow's tasks call;
 the flow's own overhead — a temporary Prefect server, ~8 ms a task — is left out). The
@@ -27,12 +28,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _cpu() -> float:
+def _cpu(children: bool = True) -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    cpu = r.ru_utime + r.ru_stime
+    if children:  # Dask worker processes (the floor runs before motcua and is measured apart)
+        c = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu += c.ru_utime + c.ru_stime
+    return cpu
 
 
-def run_motcua(bundle: Path, work: Path, validate: bool) -> dict:
+def _rss_mb() -> dict:
+    return {"peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_rss_children_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
+
+
+def run_motcua(bundle: Path, work: Path, validate: bool, dask: str | None = None, label: str = "full") -> dict:
+    """One run of the pipeline's stages, in the order the flow calls them."""
     from flows import stages
     from motcua.settings import Settings
 
@@ -42,27 +53,41 @@ def run_motcua(bundle: Path, work: Path, validate: bool) -> dict:
     run = stages.new_run(s, str(bundle))
     times: dict[str, dict[str, float]] = {}
     t_all, c_all = time.perf_counter(), _cpu()
+    print(f"motcua ({label}) on {bundle}:", file=sys.stderr, flush=True)
 
     def timed(name, fn, *args, **kwargs):
         t, c = time.perf_counter(), _cpu()
         out = fn(*args, **kwargs)
         times[name] = {"wall_s": round(time.perf_counter() - t, 2), "cpu_s": round(_cpu() - c, 2)}
-        print(f"  {name}: {times[name]['wall_s']} s wall, {times[name]['cpu_s']} s CPU", file=sys.stderr, flush=True)
+        print(f"  {name}: {times[name]['wall_s']} s wall, {times[name]['cpu_s']} s CPU, "
+              f"peak RSS so far {_rss_mb()['peak_rss_mb']} MB", file=sys.stderr, flush=True)
         return out
 
+    mapper = None
+    if dask:
+        from flows.parallel import shard_mapper
+
+        mapper = shard_mapper(dask)
     extracted = timed("extract", stages.extract, run, s)
-    staged = timed("stage+validate", stages.stage, run, s, extracted, validate=validate)
+    staged = timed("stage+validate", stages.stage, run, s, extracted, validate=validate, mapper=mapper)
+    timed("mark stale", stages.mark_marts_stale, run, s, staged)
     loaded = timed("load", stages.load_core, run, s, extracted, staged)
-    built = timed("marts+validate", stages.build_marts, run, s, validate=validate)
-    timed("publish", stages.publish, run, s, built)
+    plan = timed("plan", stages.plan_rebuild, run, s)
+    built = timed("marts+validate", stages.build_marts, run, s, validate=validate, plan=plan)
+    timed("publish", stages.publish, run, s, built, plan)
     return {
         "stages": times,
         "wall_s": round(time.perf_counter() - t_all, 2),
         "cpu_s": round(_cpu() - c_all, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": _rss_mb()["peak_rss_mb"],
+        # the largest child process (a Dask worker; without --dask, the floor's subprocess)
+        **({"peak_rss_worker_mb": _rss_mb()["peak_rss_children_mb"]} if dask else {}),
         "records_read": staged["records_read"],
         "records_quarantined": staged["records_quarantined"],
-        "dossiers": loaded.get("dossiers_changed"),
+        "shards": staged["shards"],
+        "buckets": staged["buckets"],
+        "dossiers_changed": loaded.get("dossiers_changed"),
+        "plan": {"all": plan["all"], "intervals": plan["intervals"]},
         "mart_rows": built["rows"],
     }
 
@@ -83,18 +108,27 @@ def main() -> None:
     ap.add_argument("bundle", type=Path)
     ap.add_argument("--no-floor", action="store_true")
     ap.add_argument("--no-validate", action="store_true", help="skip the expectation suites (to measure their share)")
+    ap.add_argument("--incremental", type=Path, default=None, metavar="BUNDLE",
+                    help="after the full run, run this (incremental) bundle on the same warehouse")
+    ap.add_argument("--dask", default=None, help="stage the shards on Dask (local:N or a scheduler address)")
+    ap.add_argument("--workdir", type=Path, default=None, help="where the warehouse and run files go (default: a temp dir)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="motcua-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="motcua-bench-", dir=args.workdir) as tmp:
         work = Path(tmp)
         result = {"bundle": str(args.bundle), "validate": not args.no_validate}
         if not args.no_floor:
             result["floor"] = run_floor(args.bundle, work)
             print(f"floor: {result['floor']}", file=sys.stderr, flush=True)
-        result["motcua"] = run_motcua(args.bundle, work, not args.no_validate)
+        result["motcua"] = run_motcua(args.bundle, work, not args.no_validate, args.dask)
         if "floor" in result:
             result["ratio_wall"] = round(result["motcua"]["wall_s"] / result["floor"]["wall_s"], 2)
             result["ratio_cpu"] = round(result["motcua"]["cpu_s"] / result["floor"]["cpu_s"], 2)
+        if args.incremental:
+            inc = run_motcua(args.incremental, work, not args.no_validate, args.dask, label="incremental")
+            result["incremental"] = inc
+            result["incremental_share_wall"] = round(inc["wall_s"] / result["motcua"]["wall_s"], 4)
+            result["incremental_share_cpu"] = round(inc["cpu_s"] / result["motcua"]["cpu_s"], 4)
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

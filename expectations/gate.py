@@ -111,17 +111,25 @@ def _merge(outcomes: list[Outcome]) -> Outcome:
     return out
 
 
-def _event_chunks(conn: sa.Connection, codes: list[str], chunk: int) -> Any:
+def _event_chunks(conn: sa.Connection, codes: list[str], chunk: int,
+                  where: sa.ColumnElement[bool] | None = None) -> Any:
     """Events of whole dossiers, a range of dossier codes at a time (the ranges cover
-    every code, so events of dossiers missing from the fact are read too)."""
+    every code, so events of dossiers missing from the fact are read too). With
+    ``where`` (a chunk of the facts), only events matching it within the chunk's range."""
     from warehouse import load, schema
 
     t = schema.fct_dossier_event
-    bounds = sorted(codes)[::chunk][1:]
+    ordered = sorted(codes)
+    bounds = ordered[::chunk][1:]
     lows: list[str | None] = [None, *bounds]
     highs: list[str | None] = [*bounds, None]
     for lo, hi in zip(lows, highs, strict=True):
         q = sa.select(t)
+        if where is not None:
+            if not ordered:
+                yield load.read_frame(conn, q.limit(0))
+                return
+            q = q.where(where, t.c.dossier_code >= ordered[0], t.c.dossier_code <= ordered[-1])
         if lo is not None:
             q = q.where(t.c.dossier_code >= lo)
         if hi is not None:
@@ -129,19 +137,30 @@ def _event_chunks(conn: sa.Connection, codes: list[str], chunk: int) -> Any:
         yield load.read_frame(conn, q)
 
 
+def merge_outcomes(groups: list[list[Outcome]]) -> list[Outcome]:
+    """One outcome per suite from the outcomes of several chunks (suites in the order
+    they first appear)."""
+    by_suite: dict[str, list[Outcome]] = {}
+    for group in groups:
+        for o in group:
+            by_suite.setdefault(o.suite, []).append(o)
+    return [_merge(v) for v in by_suite.values()]
+
+
 def check_core(conn: sa.Connection, fct: pd.DataFrame, dim_proc: pd.DataFrame, dim_ag: pd.DataFrame,
-               run_time: Any = None, event_chunk: int = EVENT_CHUNK_DOSSIERS) -> list[Outcome]:
-    """Validate the dimensions, the dossier fact and its events as the warehouse holds them."""
+               run_time: Any = None, event_chunk: int = EVENT_CHUNK_DOSSIERS, dims: bool = True,
+               event_where: sa.ColumnElement[bool] | None = None) -> list[Outcome]:
+    """Validate the dimensions (unless ``dims`` is false), the dossier facts ``fct`` and
+    their events as the warehouse holds them. ``fct`` is every fact, or a chunk of the
+    facts selected by ``event_where`` (on ``dossier_code``; then only the events of
+    those facts are read, not those of dossiers missing from the fact)."""
     ctx: dict[str, Any] = {"run_time": _day(run_time)}
-    outs = [
-        validate(dim_procedure, dim_proc, ctx),
-        validate(dim_agency, dim_ag, ctx),
-        validate(fct_dossier, fct, {**ctx, "dim_procedure": dim_proc, "dim_agency": dim_ag}),
-    ]
+    outs = [validate(dim_procedure, dim_proc, ctx), validate(dim_agency, dim_ag, ctx)] if dims else []
+    outs.append(validate(fct_dossier, fct, {**ctx, "dim_procedure": dim_proc, "dim_agency": dim_ag}))
     codes = fct["dossier_code"].dropna().astype(str).tolist()
     code_set = set(codes)
     events = [validate(fct_dossier_event, chunk, {**ctx, "fct_codes": code_set})
-              for chunk in _event_chunks(conn, codes, event_chunk)]
+              for chunk in _event_chunks(conn, codes, event_chunk, event_where)]
     outs.append(_merge(events))
     return outs
 

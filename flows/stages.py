@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -40,6 +41,7 @@ from transforms import (
     mart_dossier_intake,
     mart_dossier_resolution,
     mart_indicator,
+    periods,
     stg_dossier_snapshot,
 )
 from transforms.workdays import calendars_from_overrides
@@ -154,14 +156,83 @@ def _catalogue(extracted: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # --------------------------------------------------------------------------- stage
-def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True) -> dict:
-    """Parse, apply the rules and validate every raw record; write the records that load
-    and those quarantined (with reasons) to the run folder.
+BUCKET_RECORDS = 250_000
+"""Target records per load bucket: load_core merges one bucket at a time, so its memory
+is bounded by a bucket, not by the run."""
+SHARD_RECORDS = 1_000_000
+"""Target raw records per staging shard: the coarse unit of parallel work (a Prefect task
+each; on a Dask cluster a task costs ~250 ms, so a shard must take seconds, not
+milliseconds)."""
+
+
+def bucket_count(records: int, per_bucket: int = BUCKET_RECORDS) -> int:
+    """Buckets for a run of ``records`` records (1 for small runs)."""
+    return max(1, -(-int(records) // per_bucket))
+
+
+def bucket_of(codes: pd.Series, buckets: int) -> np.ndarray:
+    """The load bucket of each dossier code: a stable hash (the same in every process and
+    on every machine), so all records of a dossier meet in one bucket."""
+    if buckets <= 1 or len(codes) == 0:
+        return np.zeros(len(codes), dtype="int64")
+    h = pd.util.hash_pandas_object(codes.astype("string").fillna(""), index=False).to_numpy()
+    return (h % np.uint64(buckets)).astype("int64")
+
+
+def plan_shards(files: list[str], per_shard: int = SHARD_RECORDS) -> list[dict]:
+    """Group consecutive raw files into shards of about ``per_shard`` records. Record ids
+    are fixed here (the running count of rows before each file), so shards can be staged
+    in any order, in any process, and give the same ids."""
+    shards: list[dict] = []
+    current: list[list] = []
+    size = first = 0
+    for index, f in enumerate(files):
+        n = pq.ParquetFile(f).metadata.num_rows
+        if current and size + n > per_shard:
+            shards.append({"shard": len(shards), "files": current, "records": size})
+            current, size = [], 0
+        current.append([f, first, index])
+        size += n
+        first += n
+    if current:
+        shards.append({"shard": len(shards), "files": current, "records": size})
+    return shards
+
+
+def _write_by_bucket(df: pd.DataFrame, buckets_of_rows: np.ndarray, path: Path, buckets: int) -> dict[int, list[int]]:
+    """Write ``df`` to one Parquet file with a row group per non-empty bucket, in bucket
+    order; returns {bucket: [row group index]}."""
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    order = np.argsort(buckets_of_rows, kind="stable")
+    table = table.take(pa.array(order))
+    sorted_b = buckets_of_rows[order]
+    groups: dict[int, list[int]] = {}
+    with pq.ParquetWriter(path, table.schema) as w:
+        bounds = np.searchsorted(sorted_b, np.arange(buckets + 1), side="left")
+        rg = 0
+        for b in range(buckets):
+            lo, hi = int(bounds[b]), int(bounds[b + 1])
+            if hi > lo:
+                w.write_table(table.slice(lo, hi - lo), row_group_size=hi - lo)
+                groups[b] = [rg]
+                rg += 1
+        if rg == 0:  # keep the schema even when nothing is written
+            w.write_table(table.slice(0, 0))
+    os.chmod(path, 0o600)
+    return groups
+
+
+def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buckets: int,
+                validate: bool = True) -> dict:
+    """Stage one shard of raw files: parse, apply the rules and validate every record;
+    write the records that load (and their history) to the run folder split into load
+    buckets, and those quarantined with their reasons.
 
     The record suites (``raw_snapshot``, ``int_dossier_record``) run on the raw batches
     as they come, small consecutive batches taken together up to
     ``settings.batch_records`` records (a suite run has a fixed cost; memory stays
-    bounded by one batch)."""
+    bounded by one batch). Pure function of its inputs: it writes only files named by
+    the shard, so shards may run in parallel, in other processes."""
     from expectations import gate
 
     dim_proc, agencies = _catalogue(extracted)
@@ -171,27 +242,30 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True) 
         overrides = pd.read_csv(settings.calendar_overrides, dtype=str, keep_default_na=False)
     cal, per_agency = calendars_from_overrides(overrides)
     out_dir = _private_dir(run.run_dir / "records")
-    first_id = 0
-    parts, hist_parts, q_parts = [], [], []
+    parts: list[dict] = []
+    q_parts: list[str] = []
     counts = {"loaded": 0, "quarantined": 0, "flagged": 0}
     pending: list[tuple[int, pa.Table, pd.DataFrame, pd.DataFrame]] = []
+    tag = f"{shard['shard']:04d}"
 
     def write(i: int, raw: pa.Table, records: pd.DataFrame, history: pd.DataFrame) -> None:
         bad = records["quarantine_reason"].notna()
         q = records.loc[bad, ["record_id", "locator", "dossier_code", "quarantine_reason"]].copy()
         q["record"] = raw.column("record").to_pandas().to_numpy()[bad.to_numpy()]
         q["source"] = raw.column("source")[0].as_py() if raw.num_rows else extracted["source_name"]
-        good = records[~bad]
-        good_path = out_dir / f"records-{i:05d}.parquet"
-        hist_path = out_dir / f"history-{i:05d}.parquet"
-        q_path = out_dir / f"quarantine-{i:05d}.parquet"
-        good.to_parquet(good_path, index=False)
-        history[history["record_id"].isin(good["record_id"])].to_parquet(hist_path, index=False)
+        good = records[~bad].reset_index(drop=True)
+        good_path = out_dir / f"records-{tag}-{i:05d}.parquet"
+        hist_path = out_dir / f"history-{tag}-{i:05d}.parquet"
+        q_path = out_dir / f"quarantine-{tag}-{i:05d}.parquet"
+        b_good = bucket_of(good["dossier_code"], buckets)
+        hist = history[history["record_id"].isin(good["record_id"])].reset_index(drop=True)
+        b_of_record = pd.Series(b_good, index=good["record_id"].to_numpy())
+        b_hist = b_of_record.reindex(hist["record_id"].to_numpy()).to_numpy().astype("int64") \
+            if len(hist) else np.zeros(0, dtype="int64")
+        parts.append({"records": str(good_path), "records_groups": _write_by_bucket(good, b_good, good_path, buckets),
+                      "history": str(hist_path), "history_groups": _write_by_bucket(hist, b_hist, hist_path, buckets)})
         q.to_parquet(q_path, index=False)
-        for p in (good_path, hist_path, q_path):
-            os.chmod(p, 0o600)
-        parts.append(str(good_path))
-        hist_parts.append(str(hist_path))
+        os.chmod(q_path, 0o600)
         q_parts.append(str(q_path))
         counts["loaded"] += len(good)
         counts["quarantined"] += int(bad.sum())
@@ -217,23 +291,64 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True) 
             write(i, raw, records, history)
         pending.clear()
 
-    for i, f in enumerate(extracted["raw_files"]):
+    for f, first_id, i in shard["files"]:
         raw = pq.read_table(f)
-        staged, history = stg_dossier_snapshot.build(raw, first_record_id=first_id)
-        first_id += len(staged)
+        staged, history = stg_dossier_snapshot.build(raw, first_record_id=int(first_id))
         records = int_dossier_record.build(staged, history, dim_proc, agency_codes, cal, per_agency)
         if pending and sum(len(p[2]) for p in pending) + len(records) > settings.batch_records:
             flush()
         pending.append((i, raw, records, history))
     flush()
-    loaded, quarantined, warnings = counts["loaded"], counts["quarantined"], counts["flagged"]
+    return {"shard": shard["shard"], "pid": os.getpid(), "parts": parts, "quarantine_parts": q_parts,
+            "records_read": shard["records"],
+            "records_loaded": counts["loaded"], "records_quarantined": counts["quarantined"],
+            "records_flagged": counts["flagged"]}
+
+
+Mapper = Callable[[list[dict]], list[dict]]
+"""Runs :func:`stage_shard` over a list of keyword-argument dicts and returns the results
+in order (sequentially by default; the flow passes one that submits Prefect tasks)."""
+
+
+def sequential(calls: list[dict]) -> list[dict]:
+    return [stage_shard(**kw) for kw in calls]
+
+
+def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True,
+          mapper: Mapper | None = None) -> dict:
+    """Stage every raw record, shard by shard (see :func:`stage_shard`); check that every
+    record read is loaded or quarantined."""
+    shards = plan_shards(extracted["raw_files"], settings.shard_records)
+    buckets = bucket_count(extracted["records_read"], settings.bucket_records)
+    calls = [{"run": run, "settings": settings, "extracted": extracted, "shard": s, "buckets": buckets,
+              "validate": validate} for s in shards]
+    results = (mapper or sequential)(calls)
+    results = sorted(results, key=lambda r: r["shard"])
+    loaded = sum(r["records_loaded"] for r in results)
+    quarantined = sum(r["records_quarantined"] for r in results)
+    warnings = sum(r["records_flagged"] for r in results)
     read = extracted["records_read"]
     if loaded + quarantined != read:
         raise PipelineError(f"record accounting broken: read {read}, loaded {loaded} + quarantined {quarantined}")
+    parts = [p for r in results for p in r["parts"]]
     run.counts.update(records_loaded=loaded, records_quarantined=quarantined, records_flagged=warnings)
-    return {"record_parts": parts, "history_parts": hist_parts, "quarantine_parts": q_parts,
+    return {"parts": parts, "buckets": buckets, "shards": len(shards), "shard_pids": sorted({r["pid"] for r in results}),
+            "record_parts": [p["records"] for p in parts], "history_parts": [p["history"] for p in parts],
+            "quarantine_parts": [q for r in results for q in r["quarantine_parts"]],
             "records_read": read, "records_loaded": loaded, "records_quarantined": quarantined,
             "records_flagged": warnings}
+
+
+def read_bucket(parts: list[dict], kind: str, bucket: int, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """The rows of one load bucket (``kind`` = "records" or "history") across the parts."""
+    tables = []
+    for p in parts:
+        groups = p[f"{kind}_groups"].get(bucket, p[f"{kind}_groups"].get(str(bucket)))
+        if groups:
+            tables.append(pq.ParquetFile(p[kind]).read_row_groups(groups, columns=columns))
+    if not tables:
+        return None
+    return pa.concat_tables(tables, promote_options="default").to_pandas()
 
 
 # --------------------------------------------------------------------------- load core
@@ -263,11 +378,9 @@ def _quarantine_rows(run: Run, q_parts: list[str]) -> pd.DataFrame:
     }).drop_duplicates("quarantine_id")
 
 
-def _store_quarantine(conn: sa.Connection, run: Run, quarantine: pd.DataFrame, loaded: pd.DataFrame,
-                      source: str) -> None:
+def _insert_quarantine(conn: sa.Connection, quarantine: pd.DataFrame) -> None:
     """Add this run's quarantined records (a record already there keeps its row, so a
-    resolved one stays resolved), and resolve the open rows of this source whose record
-    loaded in this run (the same text at the same place, now accepted)."""
+    resolved one stays resolved)."""
     t = schema.quarantine
     known = set()
     ids = quarantine["quarantine_id"].tolist()
@@ -275,14 +388,23 @@ def _store_quarantine(conn: sa.Connection, run: Run, quarantine: pd.DataFrame, l
         rows = conn.execute(sa.select(t.c.quarantine_id).where(t.c.quarantine_id.in_(ids[start:start + 5000])))
         known.update(r[0] for r in rows)
     load.insert(conn, t, quarantine[~quarantine["quarantine_id"].isin(known)])
-    open_rows = load.read_frame(conn, sa.select(t.c.quarantine_id, t.c.locator, t.c.record).where(
+
+
+def _open_quarantine(conn: sa.Connection, source: str) -> dict[tuple[str, str], list[str]]:
+    """The open quarantine rows of ``source`` by (locator, hash of the record text)."""
+    t = schema.quarantine
+    rows = load.read_frame(conn, sa.select(t.c.quarantine_id, t.c.locator, t.c.record).where(
         t.c.source == source, t.c.resolved_run_id.is_(None)))
-    if open_rows.empty or loaded.empty:
-        return
-    accepted = set(zip(loaded["locator"].astype(str), loaded["record_hash"].astype(str), strict=True))
-    fixed = [qid for qid, loc, rec in zip(open_rows["quarantine_id"], open_rows["locator"], open_rows["record"],
-                                           strict=True)
-             if (str(loc), stg_dossier_snapshot.record_hash(str(rec))) in accepted]
+    out: dict[tuple[str, str], list[str]] = {}
+    for qid, loc, rec in zip(rows["quarantine_id"], rows["locator"], rows["record"], strict=True):
+        out.setdefault((str(loc), stg_dossier_snapshot.record_hash(str(rec))), []).append(qid)
+    return out
+
+
+def _resolve_quarantine(conn: sa.Connection, run: Run, fixed: list[str]) -> None:
+    """Resolve the open rows whose record loaded in this run (the same text at the same
+    place, now accepted)."""
+    t = schema.quarantine
     for start in range(0, len(fixed), 5000):
         conn.execute(t.update().where(t.c.quarantine_id.in_(fixed[start:start + 5000])).values(
             resolved_run_id=run.run_id))
@@ -296,57 +418,104 @@ def check_quarantine_share(staged: dict, threshold: float) -> str | None:
     return None
 
 
-def load_core(run: Run, settings: Settings, extracted: dict, staged: dict) -> dict:
+def _fct_is_empty(conn: sa.Connection) -> bool:
+    return not conn.execute(sa.select(schema.fct_dossier.c.dossier_code).limit(1)).all()
+
+
+def _staged_parts(staged: dict) -> tuple[list[dict], int]:
+    """The staged parts and bucket count (runs staged before buckets: one bucket)."""
+    if "parts" in staged:
+        return staged["parts"], int(staged.get("buckets", 1))
+    parts = [{"records": r, "records_groups": {0: list(range(pq.ParquetFile(r).num_row_groups))},
+              "history": h, "history_groups": {0: list(range(pq.ParquetFile(h).num_row_groups))}}
+             for r, h in zip(staged["record_parts"], staged["history_parts"], strict=True)]
+    return parts, 1
+
+
+def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
+              on_bucket: Callable[[int, int, int], None] | None = None) -> dict:
     """Load dimensions, the dossier facts that changed, their events, the quarantine and
-    the watermark in one transaction."""
+    the watermark in one transaction.
+
+    The records are merged bucket by bucket (a bucket holds every record of its dossiers,
+    see :func:`bucket_of`): the newest record per dossier, against the warehouse's row,
+    then the facts and events of the dossiers that changed. Memory is bounded by one
+    bucket, whatever the size of the run. ``on_bucket(done, total, changed)`` reports
+    progress."""
     key = pseudonym_key()
     engine = make_engine(settings.warehouse_url)
     create_schema(engine)
     dim_proc, agencies = _catalogue(extracted)
-    records = pd.concat([pd.read_parquet(p) for p in staged["record_parts"]], ignore_index=True) \
-        if staged["record_parts"] else pd.DataFrame(columns=int_dossier_record.OUTPUT_COLUMNS)
-    candidates = fct_dossier.from_records(records, key, extracted["source_name"], run.run_id)
-    candidates["_record_id"] = records["record_id"].to_numpy()
+    parts, buckets = _staged_parts(staged)
+    source = extracted["source_name"]
     quarantine = _quarantine_rows(run, staged["quarantine_parts"])
     share_problem = check_quarantine_share(staged, settings.quarantine_threshold)
+    n_changed = 0
     try:
         with engine.begin() as conn:
-            _store_quarantine(conn, run, quarantine, records, extracted["source_name"])
+            _insert_quarantine(conn, quarantine)
+            open_q = _open_quarantine(conn, source)
             if share_problem:
                 _record_run(conn, run, "failed", share_problem)
-                changed = pd.DataFrame()
             else:
-                existing = _existing_fct(conn, candidates["dossier_code"].dropna().unique().tolist())
-                changed = fct_dossier.build(candidates, existing)
-                seen_agencies = set(changed["agency_code"].dropna()) | set(
-                    load.read_frame(conn, sa.select(schema.fct_dossier.c.agency_code).distinct())["agency_code"].dropna())
+                fct_empty = _fct_is_empty(conn)
+                seen_agencies: set[str] = set()
+                fixed: list[str] = []
+                mark: pd.Timestamp | None = None
+                for b in range(buckets):
+                    records = read_bucket(parts, "records", b)
+                    if records is None or records.empty:
+                        continue
+                    if open_q:
+                        for k in zip(records["locator"].astype(str), records["record_hash"].astype(str), strict=True):
+                            fixed += open_q.pop(k, [])
+                    newest = records["updated_at"].max()
+                    if pd.notna(newest) and (mark is None or newest > mark):
+                        mark = newest
+                    best = fct_dossier.newest_per_dossier(records)
+                    candidates = fct_dossier.from_records(best, key, source, run.run_id)
+                    candidates["_record_id"] = best["record_id"].to_numpy()
+                    codes_in = candidates["dossier_code"].dropna().unique().tolist()
+                    existing = None if fct_empty else _existing_fct(conn, codes_in)
+                    changed = fct_dossier.build(candidates, existing)
+                    del records, best, candidates
+                    winners = changed[["_record_id", "dossier_code"]].rename(columns={"_record_id": "record_id"})
+                    history = read_bucket(parts, "history", b)
+                    if history is None:
+                        history = pd.DataFrame(columns=stg_dossier_snapshot.HISTORY_COLUMNS)
+                    events = fct_dossier_event.build(history, winners)
+                    codes = changed["dossier_code"].tolist()
+                    if existing is not None and not existing.empty:
+                        load.delete_keys(conn, schema.fct_dossier, "dossier_code", codes)
+                        load.delete_keys(conn, schema.fct_dossier_event, "dossier_code", codes)
+                    load.insert(conn, schema.fct_dossier, changed.drop(columns="_record_id"))
+                    load.insert(conn, schema.fct_dossier_event, events)
+                    seen_agencies.update(changed["agency_code"].dropna())
+                    n_changed += len(changed)
+                    if on_bucket:
+                        on_bucket(b + 1, buckets, n_changed)
+                seen_agencies |= set(load.read_frame(
+                    conn, sa.select(schema.fct_dossier.c.agency_code).distinct())["agency_code"].dropna())
                 dim_ag = dim_agency.build(agencies, seen_agencies - {""})
                 load.replace_all(conn, schema.dim_procedure, dim_proc)
                 load.replace_all(conn, schema.dim_agency, dim_ag)
                 load.replace_all(conn, schema.dim_field, dim_static.dim_field(dim_proc))
                 load.replace_all(conn, schema.dim_channel, dim_static.CHANNELS)
                 load.replace_all(conn, schema.dim_status, dim_static.STATUSES)
-                winners = changed[["_record_id", "dossier_code"]].rename(columns={"_record_id": "record_id"})
-                history = pd.concat([pd.read_parquet(p) for p in staged["history_parts"]], ignore_index=True)
-                events = fct_dossier_event.build(history, winners)
-                codes = changed["dossier_code"].tolist()
-                load.delete_keys(conn, schema.fct_dossier, "dossier_code", codes)
-                load.insert(conn, schema.fct_dossier, changed.drop(columns="_record_id"))
-                load.delete_keys(conn, schema.fct_dossier_event, "dossier_code", codes)
-                load.insert(conn, schema.fct_dossier_event, events)
-                _advance_watermark(conn, run, extracted, records)
-                run.counts["dossiers_changed"] = len(changed)
+                _resolve_quarantine(conn, run, fixed)
+                _advance_watermark(conn, run, extracted, mark)
+                run.counts["dossiers_changed"] = n_changed
     finally:
         engine.dispose()
     if share_problem:
         raise PipelineError(share_problem)
-    return {"dossiers_changed": int(len(changed)), "quarantine_rows": int(len(quarantine))}
+    return {"dossiers_changed": int(n_changed), "quarantine_rows": int(len(quarantine)), "buckets": buckets}
 
 
-def _advance_watermark(conn: sa.Connection, run: Run, extracted: dict, records: pd.DataFrame) -> None:
+def _advance_watermark(conn: sa.Connection, run: Run, extracted: dict, newest: pd.Timestamp | None) -> None:
     mark = extracted.get("source_max_updated")
-    if not mark and not records.empty and records["updated_at"].notna().any():
-        mark = records["updated_at"].max().strftime("%Y%m%d%H%M%S")
+    if not mark and newest is not None and pd.notna(newest):
+        mark = newest.strftime("%Y%m%d%H%M%S")
     if not mark:
         return
     t = schema.source_state
@@ -380,42 +549,170 @@ def _record_run(conn: sa.Connection, run: Run, status: str, message: str | None 
 
 
 # --------------------------------------------------------------------------- marts
+FCT_CHUNK = 250_000
+"""Dossier facts read at a time when validating the core and building the marts."""
+MART_FCT_COLUMNS = [
+    "dossier_code", "agency_code", "procedure_code", "is_received", "intake_at", "ended_at", "due_date",
+    "resolved_at", "withdrawn_at", "resolution_class", "channel_code", "rating", "paid_online", "digitised",
+    "processing_working_days",
+]
+"""The fct_dossier columns the marts are computed from."""
+_FCT_DATES = ("submitted_at", "intake_at", "ended_at", "due_date", "resolved_at", "withdrawn_at", "updated_at",
+              "returned_at", "refused_at")
+
+
+def _typed_fct(fct: pd.DataFrame) -> pd.DataFrame:
+    for c in _FCT_DATES:
+        if c in fct:
+            fct[c] = pd.to_datetime(fct[c]).astype("datetime64[us]")
+    if "resolved_at" in fct and "withdrawn_at" in fct:
+        kind = np.where(fct["resolved_at"].notna(), "resolved",
+                        np.where(fct["withdrawn_at"].notna(), "withdrawn", None))
+        fct["end_kind"] = pd.Series(kind, index=fct.index, dtype="object")
+    return fct
+
+
+def iter_fct(conn: sa.Connection, columns: list[str] | None = None, where: sa.ColumnElement[bool] | None = None,
+             chunk: int = FCT_CHUNK) -> Iterator[pd.DataFrame]:
+    """core.fct_dossier in chunks of ``chunk`` rows, in dossier-code order (keyset
+    pagination: the same SQL on every engine, memory bounded by a chunk)."""
+    t = schema.fct_dossier
+    cols = [t.c[c] for c in (columns or [c.name for c in t.columns])]
+    last = None
+    while True:
+        q = sa.select(*cols).order_by(t.c.dossier_code).limit(chunk)
+        if where is not None:
+            q = q.where(where)
+        if last is not None:
+            q = q.where(t.c.dossier_code > last)
+        df = load.read_frame(conn, q)
+        if df.empty:
+            return
+        last = df["dossier_code"].iloc[-1]
+        yield _typed_fct(df)
+        if len(df) < chunk:
+            return
+
+
 def read_core(conn: sa.Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    fct = load.read_frame(conn, schema.fct_dossier)
+    """The whole dossier fact and the two dimensions (small warehouses, reports, tests)."""
+    fct = _typed_fct(load.read_frame(conn, schema.fct_dossier))
+    return fct, *read_dims(conn)
+
+
+def read_dims(conn: sa.Connection) -> tuple[pd.DataFrame, pd.DataFrame]:
     dim_proc = load.read_frame(conn, schema.dim_procedure)
     dim_ag = load.read_frame(conn, schema.dim_agency)
-    for c in ("intake_at", "ended_at", "due_date", "resolved_at", "withdrawn_at", "updated_at"):
-        fct[c] = pd.to_datetime(fct[c]).astype("datetime64[us]")
     for d in (dim_proc, dim_ag):
         for c in ("valid_from", "valid_to"):
             d[c] = pd.to_datetime(d[c]).astype("datetime64[us]")
-    fct["end_kind"] = pd.Series(
-        [("resolved" if pd.notna(r) else "withdrawn" if pd.notna(w) else None)
-         for r, w in zip(fct["resolved_at"], fct["withdrawn_at"], strict=True)], dtype="object")
-    return fct, dim_proc, dim_ag
+    return dim_proc, dim_ag
 
 
-def build_marts(run: Run, settings: Settings, validate: bool = True) -> dict:
-    """Validate the core (dimensions, facts, events), compute the marts and validate
-    them; a critical failure stops the run here, before anything is written, audited or
-    published. Data docs of what was validated go to ``<run_dir>/data_docs``."""
+def _coverage(conn: sa.Connection) -> tuple[dt.date, dt.date] | None:
+    """:func:`transforms.mart_dossier_resolution.coverage`, counted by the warehouse."""
+    t = schema.fct_dossier
+    row = conn.execute(sa.select(sa.func.min(t.c.intake_at), sa.func.max(t.c.intake_at), sa.func.max(t.c.ended_at))
+                       .where(t.c.is_received.is_(True))).all()[0]
+    if row[0] is None:
+        return None
+    first, last = pd.Timestamp(row[0]), pd.Timestamp(row[1])
+    if row[2] is not None:
+        last = max(last, pd.Timestamp(row[2]))
+    return first.date(), last.date()
+
+
+def _period_cover(intervals: list[Interval]) -> list[Interval]:
+    """The dates of every mart period (calendar year and month) that intersects
+    ``intervals``: whole years, since a year contains its months."""
+    out: list[Interval] = []
+    for a, b in intervals:
+        out.append((None if a is None else dt.date(a.year, 1, 1), None if b is None else dt.date(b.year, 12, 31)))
+    return merge_intervals(out)
+
+
+def _overlapping(intervals: list[Interval]) -> sa.ColumnElement[bool] | None:
+    """fct rows whose [intake, end] span meets any of ``intervals`` (None: all)."""
+    t = schema.fct_dossier
+    parts = []
+    for a, b in intervals:
+        conds = []
+        if b is not None:
+            conds.append(t.c.intake_at < dt.datetime.combine(b + dt.timedelta(days=1), dt.time()))
+        if a is not None:
+            conds.append(sa.or_(t.c.ended_at.is_(None), t.c.ended_at >= dt.datetime.combine(a, dt.time())))
+        if not conds:
+            return None
+        parts.append(sa.and_(*conds))
+    return sa.or_(*parts) if parts else sa.false()
+
+
+def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict | None = None,
+                chunk: int = FCT_CHUNK) -> dict:
+    """Validate the core this run changed (dimensions; the dossier facts and events it
+    wrote), compute the marts and validate them; a critical failure stops the run here,
+    before anything is written, audited or published. Data docs of what was validated
+    go to ``<run_dir>/data_docs``.
+
+    The facts are read ``chunk`` rows at a time and the marts added up from the chunks
+    (counts and processing-day histograms are additive), so memory does not grow with
+    the warehouse. With a partial ``plan`` (see :func:`plan_rebuild`) only the dossiers
+    that overlap the periods to publish are read, and only those periods are built."""
     from expectations import gate
 
     outcomes: list = []
+    partial = plan is not None and not plan.get("all")
+    intervals = intervals_from_json(plan["intervals"]) if partial else [(None, None)]
     engine = make_engine(settings.warehouse_url)
+    keys = mart_dossier_resolution.KEYS
     try:
         with engine.connect() as conn:
-            fct, dim_proc, dim_ag = read_core(conn)
+            dim_proc, dim_ag = read_dims(conn)
             if validate:
-                outcomes += gate.check_core(conn, fct, dim_proc, dim_ag, run.started_at)
+                core_outs: list = []
+                f = schema.fct_dossier
+                mine = f.c.run_id == run.run_id
+                of_mine = schema.fct_dossier_event.c.dossier_code.in_(sa.select(f.c.dossier_code).where(mine))
+                for n, fct in enumerate(iter_fct(conn, where=mine, chunk=chunk)):
+                    core_outs.append(gate.check_core(conn, fct, dim_proc, dim_ag, run.started_at, dims=n == 0,
+                                                     event_where=of_mine))
+                if not core_outs:
+                    core_outs.append(gate.check_core(conn, _typed_fct(load.read_frame(
+                        conn, sa.select(schema.fct_dossier).limit(0))), dim_proc, dim_ag, run.started_at,
+                        event_where=of_mine))
+                outcomes += gate.merge_outcomes(core_outs)
+            problem = gate.failures(outcomes)
+            span = _coverage(conn)
+            count_parts: list[pd.DataFrame] = []
+            hist_parts: list[pd.DataFrame] = []
+            grid = None
+            if problem is None and span is not None:
+                grid = pd.concat([periods.grid(span[0], span[1], kind).assign(period_type=kind)
+                                  for kind in ("year", "month")], ignore_index=True)
+                where = _overlapping(_period_cover(intervals)) if partial else None
+                for fct in iter_fct(conn, MART_FCT_COLUMNS, where=where, chunk=chunk):
+                    count_parts = [mart_dossier_resolution.add_counts(
+                        [*count_parts, mart_dossier_resolution.counts_all_periods(fct, keys, span=span)], keys)]
+                    hist_parts = [mart_indicator.add_histograms(
+                        [*hist_parts, mart_indicator.processing_days_histogram(fct, grid)])]
+                t = schema.fct_dossier
+                names = load.read_frame(conn, sa.select(
+                    t.c.procedure_code, t.c.procedure_name_recorded, sa.func.count().label("n")).group_by(
+                    t.c.procedure_code, t.c.procedure_name_recorded))
+            else:
+                names = pd.DataFrame(columns=["procedure_code", "procedure_name_recorded", "n"])
     finally:
         engine.dispose()
-    problem = gate.failures(outcomes)
     if problem is None:
-        counts = mart_dossier_resolution.counts_all_periods(fct, mart_dossier_resolution.KEYS)
-        resolution = mart_dossier_resolution.build(fct, dim_proc)
-        intake = mart_dossier_intake.build(fct, dim_proc, counts=counts)
-        indicators = mart_indicator.build(counts, fct, dim_ag, dim_proc)
+        counts = mart_dossier_resolution.add_counts(count_parts, keys)
+        hist = mart_indicator.add_histograms(hist_parts)
+        resolution = mart_dossier_resolution.build(names, dim_proc, counts=counts)
+        intake = mart_dossier_intake.build(names, dim_proc, counts=counts)
+        indicators = mart_indicator.build(counts, None, dim_ag, dim_proc, days_histogram=hist)
+        if partial:  # whole years (with their months), so the year-vs-months checks hold
+            cover = _period_cover(intervals)
+            resolution, intake, indicators = (df[_partition_mask(df, cover)].reset_index(drop=True)
+                                              for df in (resolution, intake, indicators))
         if validate:
             outcomes += gate.check_marts(resolution, intake, indicators, run.started_at)
             problem = gate.failures(outcomes)
@@ -430,7 +727,8 @@ def build_marts(run: Run, settings: Settings, validate: bool = True) -> dict:
         paths[name] = str(p)
     return {"marts": paths, "rows": {k: int(len(v)) for k, v in
                                       (("dossier_resolution", resolution), ("dossier_intake", intake), ("indicator", indicators))},
-            "data_docs": str(docs) if docs else None, "validation": gate.summaries(outcomes)}
+            "data_docs": str(docs) if docs else None, "validation": gate.summaries(outcomes),
+            "partial": partial}
 
 
 MART_TABLES_BY_NAME: dict[str, sa.Table] = {
@@ -625,20 +923,25 @@ def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str = "ru
     published yet (status ``marts_stale``), with the date spans its dossiers covered
     before the load. If the run dies between :func:`load_core` and :func:`publish`, the
     row stays and the next run rebuilds those periods as well as the new ones."""
-    frames = [pd.read_parquet(p, columns=["dossier_code"]) for p in staged.get("record_parts", [])]
-    codes = pd.concat(frames, ignore_index=True)["dossier_code"].dropna().unique().tolist() if frames else []
     engine = make_engine(settings.warehouse_url)
+    n_codes = 0
     try:
         create_schema(engine)
         with engine.begin() as conn:
-            spans = dossier_spans(_fct_spans_for_codes(conn, [str(c) for c in codes]))
+            spans: list[Interval] = []
+            fct_empty = _fct_is_empty(conn)
+            for part in staged.get("record_parts", []):  # one part at a time: memory stays flat
+                codes = pd.read_parquet(part, columns=["dossier_code"])["dossier_code"].dropna().unique().tolist()
+                n_codes += len(codes)
+                if not fct_empty and codes:
+                    spans = merge_intervals(spans + dossier_spans(_fct_spans_for_codes(conn, [str(c) for c in codes])))
             _write_run_row(conn, run, flow=flow, source=source or source_name(run.source), status=MARTS_STALE,
                            message={"old_spans": intervals_to_json(spans),
                                     "locked_at": dt.datetime.now().isoformat(timespec="milliseconds")},
                            counts=staged)
     finally:
         engine.dispose()
-    return {"stale_since": run.run_id, "old_spans": len(spans), "dossiers_in_run": len(codes)}
+    return {"stale_since": run.run_id, "old_spans": len(spans), "codes_checked": n_codes}
 
 
 def plan_rebuild(run: Run, settings: Settings, ranges: list[tuple[dt.date, dt.date]] | None = None,

@@ -36,9 +36,13 @@ def coverage(fct: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
     return first.date(), last.date()
 
 
-def counts_all_periods(fct: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Counts for every calendar month and year of the coverage, with ``period_type``."""
-    span = coverage(fct)
+def counts_all_periods(fct: pd.DataFrame, keys: list[str],
+                       span: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
+    """Counts for every calendar month and year of the coverage, with ``period_type``.
+
+    ``span`` fixes the coverage (default: ``fct``'s own), so that counts of disjoint
+    sets of dossiers over the same span can be added up (see :func:`add_counts`)."""
+    span = span if span is not None else coverage(fct)
     parts = []
     if span is not None:
         for kind in ("year", "month"):
@@ -51,13 +55,40 @@ def counts_all_periods(fct: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def add_counts(parts: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """Sum :func:`counts_all_periods` outputs of disjoint sets of dossiers (the counts
+    are additive: each dossier adds to its own cells only)."""
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=["period_type", *keys, "period_start", "period_end", *period_counts.MEASURES])
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    df = pd.concat(parts, ignore_index=True)
+    group = ["period_type", *keys, "period_start", "period_end"]
+    return df.groupby(group, as_index=False, sort=False, dropna=False)[list(period_counts.MEASURES)].sum()
+
+
+def recorded_names(fct: pd.DataFrame) -> pd.DataFrame:
+    """How often each procedure code was recorded under each name (NFC): columns
+    ``procedure_code, procedure_name_recorded, n``. ``fct`` may be dossier rows or such
+    counts already (column ``n``), e.g. counted by the warehouse."""
+    rec = fct[["procedure_code", "procedure_name_recorded", *(["n"] if "n" in fct else [])]].dropna(
+        subset=["procedure_code", "procedure_name_recorded"])
+    if "n" not in rec:
+        rec = rec.assign(n=1)
+    rec = rec.assign(procedure_name_recorded=_nfc(rec["procedure_name_recorded"]))
+    return rec.groupby(["procedure_code", "procedure_name_recorded"], as_index=False)["n"].sum()
+
+
 def _nfc(s: pd.Series) -> pd.Series:
     return s.map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
 
 
 def procedure_names(rows: pd.DataFrame, dim_procedure: pd.DataFrame, fct: pd.DataFrame) -> pd.DataFrame:
     """Attach catalogue attributes in force at each row's ``period_end`` (else the latest
-    version) to rows with ``procedure_code``: name, field name, level, URL."""
+    version) to rows with ``procedure_code``: name, field name, level, URL. Codes not in
+    the catalogue take the name the system recorded most often (ties: the first name in
+    code-point order); ``fct`` is dossier rows or :func:`recorded_names` counts."""
     attrs = ["procedure_name", "field_name", "service_level", "service_url"]
     out = rows.copy()
     if out.empty:
@@ -80,17 +111,20 @@ def procedure_names(rows: pd.DataFrame, dim_procedure: pd.DataFrame, fct: pd.Dat
         val = val.fillna(out["procedure_code"].map(latest[a]).astype("string"))
         out[a] = val
     # unknown codes: the name as recorded by the system (most frequent, NFC)
-    rec = fct[["procedure_code", "procedure_name_recorded"]].dropna()
+    rec = recorded_names(fct)
     if not rec.empty:
-        rec = rec.assign(procedure_name_recorded=_nfc(rec["procedure_name_recorded"]))
-        common = rec.groupby("procedure_code")["procedure_name_recorded"].agg(lambda s: s.value_counts().index[0])
+        rec = rec.sort_values(["procedure_code", "n", "procedure_name_recorded"], ascending=[True, False, True],
+                              kind="mergesort")
+        common = rec.drop_duplicates("procedure_code").set_index("procedure_code")["procedure_name_recorded"]
         out["procedure_name"] = out["procedure_name"].fillna(out["procedure_code"].map(common).astype("string"))
     return out
 
 
-def build(fct: pd.DataFrame, dim_procedure: pd.DataFrame) -> pd.DataFrame:
-    """fct_dossier (+ dim_procedure for names) -> mart rows."""
-    c = period_counts.add_totals(counts_all_periods(fct, KEYS))
+def build(fct: pd.DataFrame, dim_procedure: pd.DataFrame, counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """fct_dossier (+ dim_procedure for names) -> mart rows. ``counts`` may pass
+    precomputed :func:`counts_all_periods` output (then ``fct`` may be
+    :func:`recorded_names` counts instead of dossier rows)."""
+    c = period_counts.add_totals(counts if counts is not None else counts_all_periods(fct, KEYS))
     c = procedure_names(c, dim_procedure, fct)
     for col in ("period_start", "period_end"):
         c[col] = pd.to_datetime(c[col]).astype("datetime64[us]")

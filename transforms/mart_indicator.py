@@ -60,13 +60,16 @@ def _ratio(df: pd.DataFrame, code: str, num: str, den: str) -> pd.DataFrame:
 
 def build(
     counts: pd.DataFrame,
-    fct: pd.DataFrame,
+    fct: pd.DataFrame | None,
     dim_agency: pd.DataFrame,
     dim_procedure: pd.DataFrame,
     plans: pd.DataFrame | None = None,
+    days_histogram: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """``counts``: :func:`transforms.mart_dossier_resolution.counts_all_periods` output
-    keyed by agency_code and procedure_code (with totals added or not)."""
+    keyed by agency_code and procedure_code (with totals added or not). The processing
+    days come from ``fct`` (dossier rows) or, when the dossiers are read in chunks, from
+    ``days_histogram`` (:func:`processing_days_histogram` of every chunk, added up)."""
     if counts.empty:
         return pd.DataFrame({c: [] for c in COLUMNS})
     c = counts.copy()
@@ -84,7 +87,9 @@ def build(
     od["value"] = od["numerator"]
     parts.append(od)
     grid = c[PERIOD].drop_duplicates()
-    parts.append(_processing_days(fct, grid, ru))
+    if days_histogram is None:
+        days_histogram = processing_days_histogram(fct, grid) if fct is not None else None
+    parts.append(_processing_days(days_histogram, ru))
     parts.append(_catalogue(dim_procedure, grid, dim_agency, c))
     if plans is not None and not plans.empty:
         parts.append(_plans(plans, grid, dim_agency))
@@ -105,18 +110,75 @@ def _assign_period(dates: pd.Series, grid: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["index", "d", *PERIOD])
 
 
-def _processing_days(fct: pd.DataFrame, grid: pd.DataFrame, ru: pd.DataFrame) -> pd.DataFrame:
-    f = fct[fct["is_received"].fillna(False).astype(bool) & (fct["end_kind"] == "resolved")] if "end_kind" in fct else fct.iloc[0:0]
+def processing_days_histogram(fct: pd.DataFrame, grid: pd.DataFrame) -> pd.DataFrame:
+    """How many dossiers resolved in each period took each number of working days, by
+    receiving agency: columns ``period_type, period_start, period_end, agency_code,
+    days, n``. Histograms of disjoint sets of dossiers add up (:func:`add_histograms`),
+    and medians and percentiles computed from the sum are exact."""
+    cols = [*PERIOD, "agency_code", "days", "n"]
+    if fct is None or fct.empty or "end_kind" not in fct:
+        return pd.DataFrame({c: [] for c in cols})
+    f = fct[fct["is_received"].fillna(False).astype(bool) & (fct["end_kind"] == "resolved")]
     if f.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame({c: [] for c in cols})
     f = f.reset_index(drop=True)
     m = _assign_period(f["ended_at"], grid)
-    m["agency_code"] = f["agency_code"].fillna("").to_numpy()[m["index"].to_numpy()] if len(m) else []
-    m["days"] = f["processing_working_days"].astype("float64").to_numpy()[m["index"].to_numpy()] if len(m) else []
-    m = m.merge(ru, on="agency_code")
-    g = m.groupby([*PERIOD, "rollup_code"])["days"]
-    stats = g.agg(n="count", median="median", p90=lambda s: s.quantile(0.9)).reset_index()
-    stats = stats.rename(columns={"rollup_code": "agency_code"})
+    if m.empty:
+        return pd.DataFrame({c: [] for c in cols})
+    idx = m["index"].to_numpy()
+    m["agency_code"] = f["agency_code"].fillna("").to_numpy()[idx]
+    m["days"] = f["processing_working_days"].astype("float64").to_numpy()[idx]
+    m = m.dropna(subset=["days"])
+    return m.groupby([*PERIOD, "agency_code", "days"], as_index=False, sort=False).size().rename(
+        columns={"size": "n"})[cols]
+
+
+def add_histograms(parts: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """Sum :func:`processing_days_histogram` outputs of disjoint sets of dossiers."""
+    parts = [p for p in parts if p is not None and not p.empty]
+    if not parts:
+        return None
+    df = pd.concat(parts, ignore_index=True)
+    return df.groupby([*PERIOD, "agency_code", "days"], as_index=False, sort=False)["n"].sum()
+
+
+def _lerp(a: float, b: float, t: float) -> float:
+    """numpy's linear interpolation (the one ``Series.quantile`` uses)."""
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
+
+
+def _quantiles(days: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Median and 90th percentile (linear, as pandas) of ``days`` repeated ``n`` times;
+    ``days`` sorted."""
+    cum = np.cumsum(n)
+    total = int(cum[-1])
+
+    def at(k: int) -> float:
+        return float(days[int(np.searchsorted(cum, k, side="right"))])
+
+    mid = (total - 1) / 2
+    lo = int(np.floor(mid))
+    median = at(lo) if lo == mid else (at(lo) + at(lo + 1)) / 2
+    pos = 0.9 * (total - 1)
+    lo = int(np.floor(pos))
+    p90 = _lerp(at(lo), at(min(lo + 1, total - 1)), pos - lo)
+    return median, p90
+
+
+def _processing_days(hist: pd.DataFrame | None, ru: pd.DataFrame) -> pd.DataFrame:
+    if hist is None or hist.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    m = hist.merge(ru, on="agency_code")
+    if m.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    m = m.groupby([*PERIOD, "rollup_code", "days"], as_index=False)["n"].sum()
+    m = m.sort_values([*PERIOD, "rollup_code", "days"], kind="mergesort")
+    rows = []
+    for key, g in m.groupby([*PERIOD, "rollup_code"], sort=False):
+        median, p90 = _quantiles(g["days"].to_numpy(), g["n"].to_numpy())
+        rows.append((*key, int(g["n"].sum()), median, p90))
+    stats = pd.DataFrame(rows, columns=[*PERIOD, "agency_code", "n", "median", "p90"])
     out = []
     for code, col in (("processing_days_median", "median"), ("processing_days_p90", "p90")):
         o = stats[[*PERIOD, "agency_code"]].copy()

@@ -67,31 +67,89 @@ class BundleSource:
         return sorted(files)
 
     def iter_records(self, since: str | None = None) -> Iterator[RawBatch]:
-        """Every line of every dossier file, as read. ``since`` is ignored: a bundle is
-        read whole and the pipeline keeps the newest snapshot per dossier."""
+        """Every line of every dossier file, as read, in batches of ``BATCH_LINES`` lines.
+        ``since`` is ignored: a bundle is read whole and the pipeline keeps the newest
+        snapshot per dossier.
+
+        UTF-8 files are streamed (memory holds one batch, whatever the file's size).
+        A file that is UTF-16 (by its BOM), or whose first batch is not UTF-8, is
+        decoded whole (:func:`decode_text`: UTF-16, else Windows-1258); a batch that is
+        not UTF-8 after UTF-8 ones is read as Windows-1258 from there on, noted in the
+        locator."""
         for f in self.dossier_files():
-            raw = f.read_bytes()
-            if f.name.endswith(".gz"):
+            yield from self._iter_file(f)
+
+    def _iter_file(self, f: Path) -> Iterator[RawBatch]:
+        rel = f.relative_to(self.path).as_posix()
+        first = True
+        note: str | None = None
+        line_no = 0
+        for raw_lines in _raw_line_batches(f):
+            if first and raw_lines and raw_lines[0].startswith((b"\xff\xfe", b"\xfe\xff")):
+                yield from self._iter_whole(f)
+                return
+            if first and raw_lines and raw_lines[0].startswith(b"\xef\xbb\xbf"):
+                raw_lines[0] = raw_lines[0][3:]
+            data = b"\n".join(raw_lines)
+            if note is None:
                 try:
-                    raw = gzip.decompress(raw)
-                except (OSError, EOFError):
-                    # a gzip cut off mid-stream: keep what can be read
-                    raw = _partial_gunzip(f)
-            text, note = decode_text(raw)
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    if first:
+                        yield from self._iter_whole(f)
+                        return
+                    note = "decoded as Windows-1258"
+            if note is not None:
+                text = data.decode("cp1258", errors="replace")
+            first = False
             lines = text.split("\n")
-            if lines and lines[-1] == "":
-                lines.pop()
-            rel = f.relative_to(self.path).as_posix()
-            for start in range(0, len(lines), BATCH_LINES):
-                chunk = lines[start:start + BATCH_LINES]
-                locs = [f"{rel}:{start + i + 1}" for i in range(len(chunk))]
-                recs = [ln.rstrip("\r") for ln in chunk]
-                errors = [None] * len(recs)
-                if note:
-                    errors = [None] * len(recs)  # decoded text is still parsed; note kept in locator
-                    locs = [f"{loc} ({note})" for loc in locs]
-                keep = [i for i, r in enumerate(recs) if r.strip() != ""]
-                yield make_batch([locs[i] for i in keep], [recs[i] for i in keep], [errors[i] for i in keep])
+            yield from _batches(rel, lines, line_no, note)
+            line_no += len(lines)
+
+    def _iter_whole(self, f: Path) -> Iterator[RawBatch]:
+        raw = f.read_bytes()
+        if f.name.endswith(".gz"):
+            try:
+                raw = gzip.decompress(raw)
+            except (OSError, EOFError):
+                # a gzip cut off mid-stream: keep what can be read
+                raw = _partial_gunzip(f)
+        text, note = decode_text(raw)
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        yield from _batches(f.relative_to(self.path).as_posix(), lines, 0, note)
+
+
+def _raw_line_batches(f: Path) -> Iterator[list[bytes]]:
+    """The file's lines as bytes (without the newline), ``BATCH_LINES`` at a time; a gzip
+    cut off mid-stream gives the lines read before the cut (the last one partial)."""
+    opener = gzip.open if f.name.endswith(".gz") else open
+    batch: list[bytes] = []
+    with opener(f, "rb") as fh:
+        try:
+            for line in fh:
+                batch.append(line[:-1] if line.endswith(b"\n") else line)
+                if len(batch) >= BATCH_LINES:
+                    yield batch
+                    batch = []
+        except (OSError, EOFError):
+            pass  # cut off mid-stream: keep what was read
+    if batch:
+        yield batch
+
+
+def _batches(rel: str, lines: list[str], offset: int, note: str | None) -> Iterator[RawBatch]:
+    """Raw batches of non-blank ``lines`` (line numbers from ``offset`` + 1)."""
+    for start in range(0, len(lines), BATCH_LINES):
+        chunk = lines[start:start + BATCH_LINES]
+        locs = [f"{rel}:{offset + start + i + 1}" for i in range(len(chunk))]
+        recs = [ln.rstrip("\r") for ln in chunk]
+        errors = [None] * len(recs)
+        if note:
+            locs = [f"{loc} ({note})" for loc in locs]
+        keep = [i for i, r in enumerate(recs) if r.strip() != ""]
+        yield make_batch([locs[i] for i in keep], [recs[i] for i in keep], [errors[i] for i in keep])
 
 
 def _partial_gunzip(path: Path) -> bytes:

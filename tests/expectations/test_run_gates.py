@@ -32,16 +32,17 @@ def _run(bundle, url: str, data_dir, *extra: str):  # noqa: ANN001, ANN202
 
 
 def test_broken_mart_transform_stops_the_run(tmp_path, monkeypatch, prefect_harness):
-    bundle = write_bundle(tmp_path / "bundle", GOOD)
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    run_pipeline(bundle, url, tmp_path / "var", validate=False)  # marts published before
+    # marts published before, without D2; the run below brings D2, so it rebuilds April 2019 and the year
+    run_pipeline(write_bundle(tmp_path / "before", GOOD[:1]), url, tmp_path / "var", validate=False)
+    bundle = write_bundle(tmp_path / "bundle", GOOD)
     before = {t: read_table(url, t) for t in MARTS}
     assert len(before["mart.dossier_resolution"]) > 0
 
     real_build = mart_dossier_resolution.build
 
-    def broken(fct: pd.DataFrame, dim_procedure: pd.DataFrame) -> pd.DataFrame:
-        out = real_build(fct, dim_procedure)
+    def broken(fct: pd.DataFrame, dim_procedure: pd.DataFrame, **kwargs: object) -> pd.DataFrame:
+        out = real_build(fct, dim_procedure, **kwargs)
         out.loc[out.index[0], "received_total"] += 1  # (4) != (5) + (6)
         return out
 

@@ -130,7 +130,7 @@ def run_stages(url: str, data_dir: Path, source: Path | str, *, flow: str = "tes
         if stop_after_load:
             return None
         plan = tasks.plan_rebuild.fn(run, settings, ranges)
-        built = stages.build_marts(run, settings, validate=validate)
+        built = stages.build_marts(run, settings, validate=validate, plan=plan)
         published = tasks.publish.fn(run, settings, built, plan)
     return {"run_id": run.run_id, "staged": staged, "loaded": loaded, "plan": plan, "published": published}
 
