@@ -48,9 +48,10 @@ MART_NAMES = ("mart.dossier_resolution", "mart.dossier_intake", "mart.indicator"
 
 # --------------------------------------------------------------------------- settings, dates
 def settings_for(warehouse: str | None = None, data_dir: str | None = None,
-                 quarantine_threshold: float | None = None) -> Settings:
+                 quarantine_threshold: float | None = None, dask: str | None = None) -> Settings:
     """The settings, with the flow's parameters overriding the environment."""
-    return Settings.from_env(warehouse_url=warehouse, data_dir=data_dir, quarantine_threshold=quarantine_threshold)
+    return Settings.from_env(warehouse_url=warehouse, data_dir=data_dir, quarantine_threshold=quarantine_threshold,
+                             dask=dask)
 
 
 def resolve_source(source: str | None) -> str:
@@ -173,8 +174,14 @@ def ingest(run: stages.Run, settings: Settings, since: str | None = None) -> tup
 def stage(run: stages.Run, settings: Settings, extracted: dict) -> dict:
     """Stage and validate extracted (or replayed) records."""
     logger = get_run_logger()
-    progress("stage and validate", f"{extracted['records_read']} records")
-    staged = tasks.stage(run, settings, extracted)
+    progress("stage and validate", f"{extracted['records_read']} records"
+             + (f" on Dask ({settings.dask})" if settings.dask else ""))
+    if settings.dask:
+        from flows.parallel import shard_mapper
+
+        staged = stages.stage(run, settings, extracted, mapper=shard_mapper(settings.dask))
+    else:
+        staged = tasks.stage(run, settings, extracted)
     logger.info("records: %s read, %s loaded, %s quarantined", staged["records_read"],
                 staged["records_loaded"], staged["records_quarantined"])
     return staged
@@ -195,7 +202,7 @@ def load_and_publish(run: stages.Run, settings: Settings, extracted: dict, stage
             plan = tasks.plan_rebuild(run, settings, ranges, rebuild_all)
             logger.info("marts: %s (%s)", "rebuild all periods" if plan["all"] else plan["intervals"], plan["reason"])
             progress("build marts", plan["reason"])
-            built = tasks.build_marts(run, settings)
+            built = tasks.build_marts(run, settings, plan)
             progress("publish", "all periods" if plan["all"] else f"{len(plan['intervals'])} date range(s)")
             published = tasks.publish(run, settings, built, plan)
             headline = tasks.headline_indicators(settings)
@@ -306,7 +313,8 @@ def publish_artifacts(flow_name: str, summaries: list[dict], headline: dict, rep
 # --------------------------------------------------------------------------- the full run
 @flow(name="motcua-run", log_prints=False)
 def motcua_run(source: str, warehouse: str | None = None, data_dir: str | None = None,
-               incremental: bool = False, quarantine_threshold: float | None = None) -> dict:
+               incremental: bool = False, quarantine_threshold: float | None = None,
+               dask: str | None = None) -> dict:
     """Load a source into the warehouse and publish the marts.
 
     Args:
@@ -315,8 +323,9 @@ def motcua_run(source: str, warehouse: str | None = None, data_dir: str | None =
         data_dir: folder for the raw zone and run files (default: MOTCUA_DATA_DIR or ./var).
         incremental: only read what changed since the source's watermark.
         quarantine_threshold: fail when a larger share of records is quarantined.
+        dask: stage the shards on Dask (local[:N] or a scheduler address; see flows.parallel).
     """
-    settings = settings_for(warehouse, data_dir, quarantine_threshold)
+    settings = settings_for(warehouse, data_dir, quarantine_threshold, dask)
     run = stages.new_run(settings, source)
     try:
         since = tasks.read_watermark(settings, source) if incremental else None

@@ -63,6 +63,13 @@ def stage(run: stages.Run, settings: Settings, extracted: dict) -> dict:
     return stages.stage(run, settings, extracted)
 
 
+@task(name="stage-shard", cache_policy=NO_CACHE)
+def stage_shard(run: stages.Run, settings: Settings, extracted: dict, shard: dict, buckets: int,
+                validate: bool = True) -> dict:
+    """Stage one shard of raw files (a unit of parallel work: see :mod:`flows.parallel`)."""
+    return stages.stage_shard(run, settings, extracted, shard, buckets, validate)
+
+
 @task(name="mark-marts-stale", cache_policy=NO_CACHE)
 def mark_marts_stale(run: stages.Run, settings: Settings, staged: dict, flow: str, source: str) -> dict:
     """Record "marts stale since this run" before the core changes."""
@@ -85,10 +92,11 @@ def plan_rebuild(run: stages.Run, settings: Settings, ranges: list[tuple[dt.date
 
 
 @task(name="build-marts", cache_policy=NO_CACHE)
-def build_marts(run: stages.Run, settings: Settings) -> dict:
-    """Compute and audit the marts (written to the run folder, not published)."""
+def build_marts(run: stages.Run, settings: Settings, plan: dict | None = None) -> dict:
+    """Compute and audit the marts of the planned periods (written to the run folder,
+    not published)."""
     stages.pause_for_test("build_marts")
-    return stages.build_marts(run, settings)
+    return stages.build_marts(run, settings, plan=plan)
 
 
 @task(name="publish", cache_policy=NO_CACHE)

@@ -40,6 +40,13 @@ class Settings:
         "help": "CSV agency_code,date,kind(off|work) of extra days off / working days"})
     raw_retention_days: int = field(default=400, metadata={"help": "days the raw landing zone keeps files"})
     batch_records: int = field(default=200_000, metadata={"help": "records per processing batch"})
+    shard_records: int = field(default=1_000_000, metadata={
+        "help": "raw records per staging shard (the unit of parallel work)"})
+    bucket_records: int = field(default=250_000, metadata={
+        "help": "records per load bucket (load memory is bounded by one bucket)"})
+    dask: str | None = field(default=None, metadata={
+        "help": "stage shards on Dask: a scheduler address (tcp://host:8786), or local[:N] for a "
+                "LocalCluster of N worker processes; unset: in this process"})
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -56,7 +63,7 @@ class Settings:
                     values[f.name] = float(env)
                 except ValueError as exc:
                     raise SettingsError(f"MOTCUA_QUARANTINE_THRESHOLD must be a number, got {env!r}") from exc
-            elif f.name in ("raw_retention_days", "batch_records"):
+            elif f.name in ("raw_retention_days", "batch_records", "shard_records", "bucket_records"):
                 try:
                     values[f.name] = int(env)
                 except ValueError as exc:
@@ -67,6 +74,9 @@ class Settings:
         s = cls(**values)  # type: ignore[arg-type]
         if not 0 <= s.quarantine_threshold <= 1:
             raise SettingsError(f"quarantine threshold must be between 0 and 1, got {s.quarantine_threshold}")
+        for name in ("batch_records", "shard_records", "bucket_records"):
+            if getattr(s, name) < 1:
+                raise SettingsError(f"MOTCUA_{name.upper()} must be at least 1, got {getattr(s, name)}")
         return s
 
 

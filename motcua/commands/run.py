@@ -24,9 +24,12 @@ from warehouse.engine import DEFAULT_URL
               help="Read only what changed since the source's watermark.")
 @click.option("--quarantine-threshold", type=float, default=None,
               help="Fail when more than this share of records is quarantined (default 0.05).")
+@click.option("--dask", default=None, metavar="ADDRESS",
+              help="Stage the shards on Dask: local[:N] (a LocalCluster of N worker processes) or a "
+                   "scheduler address tcp://host:8786 (env MOTCUA_DASK; default: in this process).")
 @click.option("--quiet", is_flag=True, help="Do not print the tables.")
 def run(source: str, warehouse: str | None, data_dir: str | None, year: int | None, incremental: bool,
-        quarantine_threshold: float | None, quiet: bool) -> None:
+        quarantine_threshold: float | None, dask: str | None, quiet: bool) -> None:
     """Extract, validate, transform and load SOURCE, then publish the marts.
 
     Exits 0 when the run completed (quarantined records are not fatal), non-zero when it
@@ -39,9 +42,10 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
 
     try:
         settings = Settings.from_env(warehouse_url=warehouse, data_dir=data_dir,
-                                     quarantine_threshold=quarantine_threshold)
+                                     quarantine_threshold=quarantine_threshold, dask=dask)
         result = motcua_run(source=source, warehouse=settings.warehouse_url, data_dir=str(settings.data_dir),
-                            incremental=incremental, quarantine_threshold=settings.quarantine_threshold)
+                            incremental=incremental, quarantine_threshold=settings.quarantine_threshold,
+                            dask=settings.dask)
     except (PipelineError, SettingsError, FileNotFoundError, ValueError) as exc:
         click.secho(f"motcua run failed: {exc}", fg="red", err=True)
         sys.exit(1)

@@ -1,0 +1,68 @@
+"""Partitioned work: the run split into staging shards and load buckets gives the same
+warehouse as the run in one piece, and the shards staged on a Dask ``LocalCluster`` of
+two worker processes (Prefect's Dask task runner) give the same marts as the run in one
+process."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+import pytest
+from helpers.bundle import read_table, run_pipeline
+
+from motcua.sample import write_sample
+
+MARTS = ("mart.dossier_resolution", "mart.dossier_intake", "mart.indicator")
+CORE = ("core.fct_dossier", "core.fct_dossier_event", "audit.quarantine")
+# the sample's 6 dossier files hold 1,091, 1,022, 746, 694, 694 and 320 records (4,567):
+# shards of at most 1,500 records (whole files) are {1091}, {1022}, {746, 694}, {694, 320};
+# 700-record buckets: ceil(4567 / 700) = 7 load buckets
+SMALL = {"shard_records": 1500, "bucket_records": 700}
+
+
+def _sorted(df: pd.DataFrame, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+    df = df.drop(columns=[c for c in drop if c in df.columns])
+    return df.sort_values(list(df.columns)).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("dask")
+    write_sample(tmp / "bundle")
+    url = f"duckdb:///{tmp / 'one.duckdb'}"
+    result = run_pipeline(tmp / "bundle", url, tmp / "var-one")
+    assert result["staged"]["shards"] == 1 and result["staged"]["buckets"] == 1
+    return tmp, url
+
+
+def test_shards_and_buckets_give_the_same_warehouse(sample, tmp_path):
+    tmp, one = sample
+    url = f"duckdb:///{tmp_path / 'split.duckdb'}"
+    result = run_pipeline(tmp / "bundle", url, tmp_path / "var", **SMALL)
+    assert result["staged"]["shards"] == 4
+    assert result["staged"]["buckets"] == 7
+    assert result["loaded"]["buckets"] == 7
+    for t in MARTS:
+        pd.testing.assert_frame_equal(_sorted(read_table(url, t)), _sorted(read_table(one, t)), obj=t)
+    # the same facts, events and quarantine (run ids and load times differ)
+    drop = ("run_id", "quarantined_at", "resolved_run_id")
+    for t in CORE:
+        pd.testing.assert_frame_equal(_sorted(read_table(url, t), drop), _sorted(read_table(one, t), drop), obj=t)
+
+
+def test_dask_local_cluster_with_two_workers_gives_the_same_marts(sample, tmp_path, monkeypatch, prefect_harness):
+    from flows.pipeline import motcua_run
+
+    tmp, one = sample
+    monkeypatch.setenv("MOTCUA_WRITE_LIMIT", "off")  # the test server has no global concurrency limit
+    monkeypatch.setenv("MOTCUA_SHARD_RECORDS", str(SMALL["shard_records"]))
+    url = f"duckdb:///{tmp_path / 'dask.duckdb'}"
+    result = motcua_run(source=str(tmp / "bundle"), warehouse=url, data_dir=str(tmp_path / "var"), dask="local:2")
+    staged = result["staged"]
+    assert staged["shards"] == 4
+    # the shards ran in the cluster's worker processes, not in this one
+    assert staged["shard_pids"] and os.getpid() not in staged["shard_pids"]
+    assert staged["records_loaded"] + staged["records_quarantined"] == staged["records_read"] == 4567
+    for t in MARTS:
+        pd.testing.assert_frame_equal(_sorted(read_table(url, t)), _sorted(read_table(one, t)), obj=t)
