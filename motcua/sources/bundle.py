@@ -7,17 +7,21 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from motcua.sources.base import (
     AGENCY_COLUMNS,
     PROCEDURE_COLUMNS,
+    RAW_SCHEMA,
     RawBatch,
     conform_catalogue,
     make_batch,
 )
 
-BATCH_LINES = 200_000
+BATCH_LINES = 100_000
 
 
 def decode_text(data: bytes) -> tuple[str, str | None]:
@@ -90,21 +94,21 @@ class BundleSource:
                 return
             if first and raw_lines and raw_lines[0].startswith(b"\xef\xbb\xbf"):
                 raw_lines[0] = raw_lines[0][3:]
-            data = b"\n".join(raw_lines)
             if note is None:
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError:
+                text = _utf8_array(raw_lines)
+                if text is None:
                     if first:
                         yield from self._iter_whole(f)
                         return
                     note = "decoded as Windows-1258"
-            if note is not None:
-                text = data.decode("cp1258", errors="replace")
             first = False
-            lines = text.split("\n")
-            yield from _batches(rel, lines, line_no, note)
-            line_no += len(lines)
+            if note is not None:
+                lines = b"\n".join(raw_lines).decode("cp1258", errors="replace").split("\n")
+                yield from _batches(rel, lines, line_no, note)
+            else:
+                yield _arrow_batch(rel, text, line_no)
+            line_no += len(raw_lines)
+            raw_lines = text = None  # type: ignore[assignment]  # free them before the next batch is read
 
     def _iter_whole(self, f: Path) -> Iterator[RawBatch]:
         raw = f.read_bytes()
@@ -137,6 +141,26 @@ def _raw_line_batches(f: Path) -> Iterator[list[bytes]]:
             pass  # cut off mid-stream: keep what was read
     if batch:
         yield batch
+
+
+def _utf8_array(raw_lines: list[bytes]) -> pa.Array | None:
+    """The lines as an Arrow string array (UTF-8 checked in C, no Python strings), or
+    None when they are not all UTF-8."""
+    try:
+        return pa.array(raw_lines, pa.binary()).cast(pa.string())
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
+
+
+def _arrow_batch(rel: str, text: pa.Array, offset: int) -> RawBatch:
+    """A raw batch of the non-blank lines of ``text`` (line numbers from ``offset`` + 1),
+    built with Arrow compute: the same rows as :func:`_batches`."""
+    recs = pc.utf8_rtrim(text, characters="\r")
+    numbers = pa.array(np.arange(offset + 1, offset + 1 + len(text), dtype="int64")).cast(pa.string())
+    locs = pc.binary_join_element_wise(pa.scalar(f"{rel}:"), numbers, "")
+    keep = pc.not_equal(pc.utf8_trim_whitespace(recs), "")
+    table = pa.table({"locator": locs, "record": recs, "error": pa.nulls(len(text), pa.string())})
+    return table.filter(keep).cast(RAW_SCHEMA)
 
 
 def _batches(rel: str, lines: list[str], offset: int, note: str | None) -> Iterator[RawBatch]:
