@@ -339,13 +339,18 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True,
             "records_flagged": warnings}
 
 
-def read_bucket(parts: list[dict], kind: str, bucket: int, columns: list[str] | None = None) -> pd.DataFrame | None:
-    """The rows of one load bucket (``kind`` = "records" or "history") across the parts."""
+def read_bucket(parts: list[dict], kind: str, bucket: int, columns: list[str] | None = None,
+                files: dict[str, pq.ParquetFile] | None = None) -> pd.DataFrame | None:
+    """The rows of one load bucket (``kind`` = "records" or "history") across the parts.
+    ``files`` keeps the opened files (and their parsed footers) from bucket to bucket."""
     tables = []
+    files = {} if files is None else files
     for p in parts:
         groups = p[f"{kind}_groups"].get(bucket, p[f"{kind}_groups"].get(str(bucket)))
         if groups:
-            tables.append(pq.ParquetFile(p[kind]).read_row_groups(groups, columns=columns))
+            if p[kind] not in files:
+                files[p[kind]] = pq.ParquetFile(p[kind])
+            tables.append(files[p[kind]].read_row_groups(groups, columns=columns))
     if not tables:
         return None
     return pa.concat_tables(tables, promote_options="default").to_pandas()
@@ -462,8 +467,9 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
                 seen_agencies: set[str] = set()
                 fixed: list[str] = []
                 mark: pd.Timestamp | None = None
+                opened: dict[str, pq.ParquetFile] = {}
                 for b in range(buckets):
-                    records = read_bucket(parts, "records", b)
+                    records = read_bucket(parts, "records", b, files=opened)
                     if records is None or records.empty:
                         continue
                     if open_q:
@@ -480,7 +486,7 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
                     changed = fct_dossier.build(candidates, existing)
                     del records, best, candidates
                     winners = changed[["_record_id", "dossier_code"]].rename(columns={"_record_id": "record_id"})
-                    history = read_bucket(parts, "history", b)
+                    history = read_bucket(parts, "history", b, files=opened)
                     if history is None:
                         history = pd.DataFrame(columns=stg_dossier_snapshot.HISTORY_COLUMNS)
                     events = fct_dossier_event.build(history, winners)
@@ -672,7 +678,10 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
                 core_outs: list = []
                 f = schema.fct_dossier
                 mine = f.c.run_id == run.run_id
-                of_mine = schema.fct_dossier_event.c.dossier_code.in_(sa.select(f.c.dossier_code).where(mine))
+                # the events of this run's facts (when the run wrote every fact, as a first full
+                # run does, a range of codes is enough: no membership test)
+                of_mine = (sa.true() if _count_fct(conn, f.c.run_id != run.run_id) == 0 else
+                           schema.fct_dossier_event.c.dossier_code.in_(sa.select(f.c.dossier_code).where(mine)))
                 for n, fct in enumerate(iter_fct(conn, where=mine, chunk=chunk)):
                     core_outs.append(gate.check_core(conn, fct, dim_proc, dim_ag, run.started_at, dims=n == 0,
                                                      event_where=of_mine))
@@ -872,6 +881,25 @@ def _fct_spans(conn: sa.Connection, where: sa.ColumnElement[bool]) -> pd.DataFra
                                            t.c.run_id).where(where))
 
 
+def _count_fct(conn: sa.Connection, where: sa.ColumnElement[bool]) -> int:
+    return int(conn.execute(sa.select(sa.func.count()).select_from(schema.fct_dossier).where(where)).all()[0][0])
+
+
+def _span_pairs(conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[Interval]:
+    """:func:`dossier_spans` of the fct rows matching ``where``, with the distinct
+    (intake date, end date) pairs counted by the warehouse: a few thousand pairs
+    whatever the number of dossiers."""
+    t = schema.fct_dossier
+    a, b = sa.cast(t.c.intake_at, sa.Date).label("a"), sa.cast(t.c.ended_at, sa.Date).label("b")
+    rows = conn.execute(sa.select(a, b).distinct().where(
+        where, t.c.is_received.is_(True), t.c.intake_at.is_not(None))).all()
+    return merge_intervals([(_as_date(x), None if y is None else _as_date(y)) for x, y in rows])
+
+
+def _as_date(v: object) -> dt.date:
+    return v.date() if isinstance(v, dt.datetime) else v  # type: ignore[return-value]
+
+
 def _fct_spans_for_codes(conn: sa.Connection, codes: list[str]) -> pd.DataFrame:
     t = schema.fct_dossier
     parts = [_fct_spans(conn, t.c.dossier_code.in_(codes[i:i + 5000])) for i in range(0, len(codes), 5000)]
@@ -960,9 +988,8 @@ def plan_rebuild(run: Run, settings: Settings, ranges: list[tuple[dt.date, dt.da
         with engine.connect() as conn:
             stale = conn.execute(sa.select(t.c.run_id, t.c.message).where(t.c.status == MARTS_STALE)).all()
             ids = sorted({r.run_id for r in stale} | {run.run_id})
-            new = _fct_spans(conn, schema.fct_dossier.c.run_id.in_(ids))
-            changed = int((new["run_id"] == run.run_id).sum()) if not new.empty else 0
-            intervals: list[Interval] = dossier_spans(new)
+            changed = _count_fct(conn, schema.fct_dossier.c.run_id == run.run_id)
+            intervals: list[Interval] = _span_pairs(conn, schema.fct_dossier.c.run_id.in_(ids))
             for r in stale:
                 # this run's old spans only matter for the dossiers it changed (if none, none);
                 # an earlier stale run's always do (its changes may since carry a later id)

@@ -13,6 +13,7 @@ so it works from an installed package and from any working directory.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,7 +54,9 @@ def is_postgresql(engine_or_url: Engine | str) -> bool:
 
 
 def make_engine(url: str = DEFAULT_URL) -> Engine:
-    """An engine for ``url``; creates the folder of a DuckDB file."""
+    """An engine for ``url``; creates the folder of a DuckDB file. A DuckDB warehouse
+    takes ``MOTCUA_DUCKDB_MEMORY_LIMIT`` (e.g. ``1GB``; DuckDB's default is 80 % of the
+    RAM) and ``MOTCUA_DUCKDB_THREADS`` from the environment."""
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
@@ -62,7 +65,9 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
         db = parsed.database
         if db and db != ":memory:":
             Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(parsed, poolclass=NullPool)
+        config = {k: v for k, v in (("memory_limit", os.environ.get("MOTCUA_DUCKDB_MEMORY_LIMIT")),
+                                    ("threads", os.environ.get("MOTCUA_DUCKDB_THREADS"))) if v}
+        return sa.create_engine(parsed, poolclass=NullPool, connect_args={"config": config} if config else {})
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 
