@@ -340,17 +340,19 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True,
 
 
 def read_bucket(parts: list[dict], kind: str, bucket: int, columns: list[str] | None = None,
-                files: dict[str, pq.ParquetFile] | None = None) -> pd.DataFrame | None:
+                files: dict[str, pq.FileMetaData] | None = None) -> pd.DataFrame | None:
     """The rows of one load bucket (``kind`` = "records" or "history") across the parts.
-    ``files`` keeps the opened files (and their parsed footers) from bucket to bucket."""
+    ``files`` keeps the files' parsed footers from bucket to bucket (not open files: a
+    large run has more parts than a process may hold open)."""
     tables = []
     files = {} if files is None else files
     for p in parts:
         groups = p[f"{kind}_groups"].get(bucket, p[f"{kind}_groups"].get(str(bucket)))
         if groups:
             if p[kind] not in files:
-                files[p[kind]] = pq.ParquetFile(p[kind])
-            tables.append(files[p[kind]].read_row_groups(groups, columns=columns))
+                files[p[kind]] = pq.read_metadata(p[kind])
+            with pq.ParquetFile(p[kind], metadata=files[p[kind]]) as f:
+                tables.append(f.read_row_groups(groups, columns=columns))
     if not tables:
         return None
     return pa.concat_tables(tables, promote_options="default").to_pandas()
@@ -467,7 +469,7 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
                 seen_agencies: set[str] = set()
                 fixed: list[str] = []
                 mark: pd.Timestamp | None = None
-                opened: dict[str, pq.ParquetFile] = {}
+                opened: dict[str, pq.FileMetaData] = {}
                 for b in range(buckets):
                     records = read_bucket(parts, "records", b, files=opened)
                     if records is None or records.empty:
