@@ -15,6 +15,7 @@ warehouse is a fresh DuckDB file in a temporary folder. Peak RSS is the process'
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -112,9 +113,14 @@ def main() -> None:
                     help="after the full run, run this (incremental) bundle on the same warehouse")
     ap.add_argument("--dask", default=None, help="stage the shards on Dask (local:N or a scheduler address)")
     ap.add_argument("--workdir", type=Path, default=None, help="where the warehouse and run files go (default: a temp dir)")
+    ap.add_argument("--keep", action="store_true", help="keep the warehouse and run files (printed at the end)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(prefix="motcua-bench-", dir=args.workdir) as tmp:
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    tmp_dir = (contextlib.nullcontext(tempfile.mkdtemp(prefix="motcua-bench-", dir=args.workdir)) if args.keep
+               else tempfile.TemporaryDirectory(prefix="motcua-bench-", dir=args.workdir))
+    with tmp_dir as tmp:
         work = Path(tmp)
         result = {"bundle": str(args.bundle), "validate": not args.no_validate}
         if not args.no_floor:
@@ -129,6 +135,8 @@ def main() -> None:
             result["incremental"] = inc
             result["incremental_share_wall"] = round(inc["wall_s"] / result["motcua"]["wall_s"], 4)
             result["incremental_share_cpu"] = round(inc["cpu_s"] / result["motcua"]["cpu_s"], 4)
+        if args.keep:
+            result["kept"] = tmp
     text = json.dumps(result, indent=2)
     print(text)
     if args.json:

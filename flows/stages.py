@@ -156,7 +156,7 @@ def _catalogue(extracted: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # --------------------------------------------------------------------------- stage
-BUCKET_RECORDS = 250_000
+BUCKET_RECORDS = 125_000
 """Target records per load bucket: load_core merges one bucket at a time, so its memory
 is bounded by a bucket, not by the run."""
 SHARD_RECORDS = 1_000_000
@@ -251,7 +251,7 @@ def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buck
     def write(i: int, raw: pa.Table, records: pd.DataFrame, history: pd.DataFrame) -> None:
         bad = records["quarantine_reason"].notna()
         q = records.loc[bad, ["record_id", "locator", "dossier_code", "quarantine_reason"]].copy()
-        q["record"] = raw.column("record").to_pandas().to_numpy()[bad.to_numpy()]
+        q["record"] = raw.column("record").filter(pa.array(bad.to_numpy())).to_pandas().to_numpy()
         q["source"] = raw.column("source")[0].as_py() if raw.num_rows else extracted["source_name"]
         good = records[~bad].reset_index(drop=True)
         good_path = out_dir / f"records-{tag}-{i:05d}.parquet"
@@ -557,7 +557,7 @@ def _record_run(conn: sa.Connection, run: Run, status: str, message: str | None 
 
 
 # --------------------------------------------------------------------------- marts
-FCT_CHUNK = 250_000
+FCT_CHUNK = 125_000
 """Dossier facts read at a time when validating the core and building the marts."""
 MART_FCT_COLUMNS = [
     "dossier_code", "agency_code", "procedure_code", "is_received", "intake_at", "ended_at", "due_date",

@@ -39,10 +39,10 @@ class Settings:
     calendar_overrides: Path | None = field(default=None, metadata={
         "help": "CSV agency_code,date,kind(off|work) of extra days off / working days"})
     raw_retention_days: int = field(default=400, metadata={"help": "days the raw landing zone keeps files"})
-    batch_records: int = field(default=200_000, metadata={"help": "records per processing batch"})
+    batch_records: int = field(default=100_000, metadata={"help": "records per processing batch"})
     shard_records: int = field(default=1_000_000, metadata={
         "help": "raw records per staging shard (the unit of parallel work)"})
-    bucket_records: int = field(default=250_000, metadata={
+    bucket_records: int = field(default=125_000, metadata={
         "help": "records per load bucket (load memory is bounded by one bucket)"})
     dask: str | None = field(default=None, metadata={
         "help": "stage shards on Dask: a scheduler address (tcp://host:8786), or local[:N] for a "

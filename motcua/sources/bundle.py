@@ -21,7 +21,7 @@ from motcua.sources.base import (
     make_batch,
 )
 
-BATCH_LINES = 100_000
+BATCH_LINES = 50_000
 
 
 def decode_text(data: bytes) -> tuple[str, str | None]:
