@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 import uuid
@@ -41,6 +42,7 @@ from transforms import (
     mart_dossier_intake,
     mart_dossier_resolution,
     mart_indicator,
+    period_counts,
     periods,
     stg_dossier_snapshot,
 )
@@ -655,6 +657,108 @@ def _overlapping(intervals: list[Interval]) -> sa.ColumnElement[bool] | None:
     return sa.or_(*parts) if parts else sa.false()
 
 
+DELTA_MAX_DOSSIERS = 200_000
+"""A run that changes more dossiers than this recounts the marts instead of applying a delta."""
+
+
+def _state_dir(settings: Settings) -> Path:
+    """Where the marts' additive state (counts, processing-day histograms) of a warehouse
+    is kept between runs: under the data folder, one folder per warehouse URL."""
+    key = hashlib.sha256(settings.warehouse_url.encode()).hexdigest()[:12]
+    return Path(settings.data_dir) / "state" / f"marts-{key}"
+
+
+def _last_completed_run(conn: sa.Connection) -> str | None:
+    t = schema.run
+    rows = conn.execute(sa.select(t.c.run_id).where(t.c.status == "completed")
+                        .order_by(t.c.finished_at.desc()).limit(1)).all()
+    return rows[0][0] if rows else None
+
+
+def _read_state(settings: Settings, conn: sa.Connection, plan: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
+    """The additive state saved by the last publish, if it is the state of the marts as
+    published now (its run is the last completed one, same fingerprint) and no other run
+    left the core changed without publishing; else None (recount)."""
+    d = _state_dir(settings)
+    try:
+        meta = json.loads((d / "state.json").read_text(encoding="utf-8"))
+        if plan.get("stale_runs") or meta.get("fingerprint") != plan.get("fingerprint"):
+            return None
+        if meta.get("run_id") != _last_completed_run(conn):
+            return None
+        counts = pd.read_parquet(d / "counts.parquet")
+        days = pd.read_parquet(d / "days.parquet")
+    except (OSError, ValueError, KeyError):
+        return None
+    return counts, days, meta
+
+
+def _negate(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    out = df.copy()
+    for c in columns:
+        out[c] = -out[c]
+    return out
+
+
+def _nonzero(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    if df.empty:
+        return df
+    return df[(df[columns] != 0).any(axis=1)].reset_index(drop=True)
+
+
+def _delta_counts(conn: sa.Connection, run: Run, state: tuple[pd.DataFrame, pd.DataFrame, dict],
+                  span: tuple[dt.date, dt.date], grid: pd.DataFrame,
+                  chunk: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The counts and processing-day histograms of every period, from the saved state:
+    minus the run's dossiers as they were before the load (saved by
+    :func:`mark_marts_stale`), plus the same dossiers as they are now; periods new since
+    the state (the coverage grew) are counted afresh over the dossiers that reach them.
+    None when a delta cannot be used (the coverage shrank, the facts before were not saved)."""
+    counts0, days0, meta = state
+    keys = mart_dossier_resolution.KEYS
+    measures = list(period_counts.MEASURES)
+    before_path = run.run_dir / "marts" / "before.parquet"
+    if not before_path.exists():
+        return None
+    old_first, old_last = (dt.date.fromisoformat(x) for x in meta["span"])
+    if span[0] < old_first:  # the grid grows backwards: every period's "carried over" may change
+        return None
+    if span[0] > old_first or span[1] < old_last:  # it shrank: periods would disappear
+        return None
+    before = _typed_fct(pd.read_parquet(before_path))
+    t = schema.fct_dossier
+    now = pd.concat(list(iter_fct(conn, MART_FCT_COLUMNS, where=t.c.run_id == run.run_id, chunk=chunk)) or
+                    [_typed_fct(pd.DataFrame(columns=MART_FCT_COLUMNS))], ignore_index=True)
+    before = before[before["dossier_code"].isin(now["dossier_code"])]
+    new_grid = grid[grid["period_start"] > pd.Timestamp(old_last)]
+    # periods of the old grid: state - before + now
+    c_old = mart_dossier_resolution.counts_all_periods(before, keys, span=span)
+    c_now = mart_dossier_resolution.counts_all_periods(now, keys, span=span)
+    h_old = mart_indicator.processing_days_histogram(before, grid)
+    h_now = mart_indicator.processing_days_histogram(now, grid)
+    counts = mart_dossier_resolution.add_counts([counts0, _negate(c_old, measures), c_now], keys)
+    days = mart_indicator.add_histograms([days0, _negate(h_old, ["n"]), h_now])
+    in_old = pd.to_datetime(counts["period_start"]) <= pd.Timestamp(old_last)
+    counts = counts[in_old]
+    if days is not None:
+        days = days[pd.to_datetime(days["period_start"]) <= pd.Timestamp(old_last)]
+    # periods after the old coverage: every dossier open at or received after their start
+    if not new_grid.empty:
+        start = dt.datetime.combine(new_grid["period_start"].min().date(), dt.time())
+        reach = sa.or_(t.c.ended_at.is_(None), t.c.ended_at >= start)
+        fresh_c, fresh_h = [], []
+        for fct in iter_fct(conn, MART_FCT_COLUMNS, where=reach, chunk=chunk):
+            c = mart_dossier_resolution.counts_all_periods(fct, keys, span=span)
+            fresh_c.append(c[pd.to_datetime(c["period_start"]) > pd.Timestamp(old_last)])
+            fresh_h.append(mart_indicator.processing_days_histogram(fct, new_grid))
+        counts = mart_dossier_resolution.add_counts([counts, *fresh_c], keys)
+        days = mart_indicator.add_histograms([days, *fresh_h])
+    counts = _nonzero(counts.reset_index(drop=True), measures)
+    if days is not None:
+        days = days[days["n"] != 0].reset_index(drop=True)
+    return counts, days
+
+
 def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict | None = None,
                 chunk: int = FCT_CHUNK) -> dict:
     """Validate the core this run changed (dimensions; the dossier facts and events it
@@ -664,8 +768,11 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
 
     The facts are read ``chunk`` rows at a time and the marts added up from the chunks
     (counts and processing-day histograms are additive), so memory does not grow with
-    the warehouse. With a partial ``plan`` (see :func:`plan_rebuild`) only the dossiers
-    that overlap the periods to publish are read, and only those periods are built."""
+    the warehouse. With a partial ``plan`` (see :func:`plan_rebuild`) only the periods to
+    publish are built, and when the additive state kept by the last publish is still the
+    published one, they come from it by a delta over this run's dossiers alone
+    (:func:`_delta_counts`: a nightly run reads thousands of facts, not millions); else
+    every fact is read again."""
     from expectations import gate
 
     outcomes: list = []
@@ -697,15 +804,21 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
             count_parts: list[pd.DataFrame] = []
             hist_parts: list[pd.DataFrame] = []
             grid = None
+            method = "recount"
             if problem is None and span is not None:
                 grid = pd.concat([periods.grid(span[0], span[1], kind).assign(period_type=kind)
                                   for kind in ("year", "month")], ignore_index=True)
-                where = _overlapping(_period_cover(intervals)) if partial else None
-                for fct in iter_fct(conn, MART_FCT_COLUMNS, where=where, chunk=chunk):
-                    count_parts = [mart_dossier_resolution.add_counts(
-                        [*count_parts, mart_dossier_resolution.counts_all_periods(fct, keys, span=span)], keys)]
-                    hist_parts = [mart_indicator.add_histograms(
-                        [*hist_parts, mart_indicator.processing_days_histogram(fct, grid)])]
+                state = _read_state(settings, conn, plan) if partial else None
+                delta = _delta_counts(conn, run, state, span, grid, chunk) if state is not None else None
+                if delta is not None:
+                    method = "delta"
+                    count_parts, hist_parts = [delta[0]], [delta[1]]
+                else:  # every dossier, every period (the state for the next run's delta)
+                    for fct in iter_fct(conn, MART_FCT_COLUMNS, chunk=chunk):
+                        count_parts = [mart_dossier_resolution.add_counts(
+                            [*count_parts, mart_dossier_resolution.counts_all_periods(fct, keys, span=span)], keys)]
+                        hist_parts = [mart_indicator.add_histograms(
+                            [*hist_parts, mart_indicator.processing_days_histogram(fct, grid)])]
                 t = schema.fct_dossier
                 names = load.read_frame(conn, sa.select(
                     t.c.procedure_code, t.c.procedure_name_recorded, sa.func.count().label("n")).group_by(
@@ -736,10 +849,39 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
         p = out_dir / f"{name}.parquet"
         df.to_parquet(p, index=False)
         paths[name] = str(p)
+    state_paths = None
+    if span is not None:  # the additive state of every period, kept for the next run's delta
+        counts.to_parquet(out_dir / "state-counts.parquet", index=False)
+        (hist if hist is not None else mart_indicator.processing_days_histogram(None, grid)).to_parquet(
+            out_dir / "state-days.parquet", index=False)
+        state_paths = {"counts": str(out_dir / "state-counts.parquet"), "days": str(out_dir / "state-days.parquet"),
+                       "span": [span[0].isoformat(), span[1].isoformat()]}
     return {"marts": paths, "rows": {k: int(len(v)) for k, v in
                                       (("dossier_resolution", resolution), ("dossier_intake", intake), ("indicator", indicators))},
             "data_docs": str(docs) if docs else None, "validation": gate.summaries(outcomes),
-            "partial": partial}
+            "partial": partial, "method": method, "state": state_paths}
+
+
+def _save_state(settings: Settings, run: Run, built: dict, fingerprint: str) -> None:
+    """After a publish committed: keep the marts' additive state for the next run (swapped
+    in whole; a run that dies before this leaves a state the next run will not trust)."""
+    st = built.get("state")
+    d = _state_dir(settings)
+    if st is None:
+        shutil.rmtree(d, ignore_errors=True)
+        return
+    tmp = d.with_name(d.name + f".{run.run_id}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    _private_dir(tmp)
+    shutil.copyfile(st["counts"], tmp / "counts.parquet")
+    shutil.copyfile(st["days"], tmp / "days.parquet")
+    (tmp / "state.json").write_text(json.dumps({"run_id": run.run_id, "span": st["span"],
+                                                "fingerprint": fingerprint}), encoding="utf-8")
+    old = d.with_name(d.name + f".{run.run_id}.old")
+    if d.exists():
+        d.rename(old)
+    tmp.rename(d)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 MART_TABLES_BY_NAME: dict[str, sa.Table] = {
@@ -786,6 +928,7 @@ def publish(run: Run, settings: Settings, built: dict, plan: dict | None = None)
                 "intervals": intervals_to_json(intervals), "rows_written": written})
     finally:
         engine.dispose()
+    _save_state(settings, run, built, fingerprint)
     return {"published": list(frames), "full_rebuild": full, "periods_rebuilt": len(periods),
             "rows_written": written, "intervals": intervals_to_json(intervals), "healed_runs": healed}
 
@@ -902,6 +1045,15 @@ def _as_date(v: object) -> dt.date:
     return v.date() if isinstance(v, dt.datetime) else v  # type: ignore[return-value]
 
 
+def _fct_rows_for_codes(conn: sa.Connection, codes: list[str]) -> pd.DataFrame:
+    """The mart columns (:data:`MART_FCT_COLUMNS`) of the facts of ``codes``."""
+    t = schema.fct_dossier
+    cols = [t.c[c] for c in MART_FCT_COLUMNS]
+    parts = [load.read_frame(conn, sa.select(*cols).where(t.c.dossier_code.in_(codes[i:i + 5000])))
+             for i in range(0, len(codes), 5000)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=MART_FCT_COLUMNS)
+
+
 def _fct_spans_for_codes(conn: sa.Connection, codes: list[str]) -> pd.DataFrame:
     t = schema.fct_dossier
     parts = [_fct_spans(conn, t.c.dossier_code.in_(codes[i:i + 5000])) for i in range(0, len(codes), 5000)]
@@ -960,11 +1112,21 @@ def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str = "ru
         with engine.begin() as conn:
             spans: list[Interval] = []
             fct_empty = _fct_is_empty(conn)
+            before: list[pd.DataFrame] = []
             for part in staged.get("record_parts", []):  # one part at a time: memory stays flat
                 codes = pd.read_parquet(part, columns=["dossier_code"])["dossier_code"].dropna().unique().tolist()
                 n_codes += len(codes)
                 if not fct_empty and codes:
-                    spans = merge_intervals(spans + dossier_spans(_fct_spans_for_codes(conn, [str(c) for c in codes])))
+                    rows = _fct_rows_for_codes(conn, [str(c) for c in codes])
+                    spans = merge_intervals(spans + dossier_spans(rows))
+                    if before is not None:
+                        before.append(rows)
+                        if sum(len(b) for b in before) > DELTA_MAX_DOSSIERS:
+                            before = None  # too many for a delta: the marts will be recounted
+            if before is not None:  # the facts as they were, for the marts' delta (see build_marts)
+                old = (pd.concat(before, ignore_index=True).drop_duplicates("dossier_code") if before
+                       else pd.DataFrame(columns=MART_FCT_COLUMNS))
+                old.to_parquet(_private_dir(run.run_dir / "marts") / "before.parquet", index=False)
             _write_run_row(conn, run, flow=flow, source=source or source_name(run.source), status=MARTS_STALE,
                            message={"old_spans": intervals_to_json(spans),
                                     "locked_at": dt.datetime.now().isoformat(timespec="milliseconds")},

@@ -80,7 +80,8 @@ def write_bundle(path: Path, snapshots: list[dict | str], procedures: list[dict]
 
 def run_pipeline(source: Path | str, warehouse_url: str, data_dir: Path, validate: bool = True,
                  incremental: bool = False, **settings: object) -> dict:
-    """All stages in-process, without Prefect (the flow is tested on its own).
+    """All stages in-process, in the flow's order, without Prefect (the flow is tested
+    on its own): partitions planned, marts by delta when the kept state allows.
     ``validate=False`` skips the expectation suites (faster; for tests of loading)."""
     from flows import stages
     from motcua.settings import Settings
@@ -90,10 +91,13 @@ def run_pipeline(source: Path | str, warehouse_url: str, data_dir: Path, validat
     since = stages.read_watermark(s, str(source)) if incremental else None
     extracted = stages.extract(run, s, since)
     staged = stages.stage(run, s, extracted, validate=validate)
+    stages.mark_marts_stale(run, s, staged)
     loaded = stages.load_core(run, s, extracted, staged)
-    built = stages.build_marts(run, s, validate=validate)
-    stages.publish(run, s, built)
-    return {"staged": staged, "loaded": loaded, "marts": built["rows"], "run_id": run.run_id}
+    plan = stages.plan_rebuild(run, s)
+    built = stages.build_marts(run, s, validate=validate, plan=plan)
+    stages.publish(run, s, built, plan)
+    return {"staged": staged, "loaded": loaded, "marts": built["rows"], "run_id": run.run_id, "plan": plan,
+            "method": built["method"]}
 
 
 def read_table(warehouse_url: str, name: str) -> pd.DataFrame:
