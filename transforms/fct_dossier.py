@@ -45,19 +45,29 @@ def _normalise_email(value: str) -> str:
 
 
 def pseudonymise(values: pd.Series, key: bytes, normalise=_normalise_id) -> pd.Series:
-    """Keyed pseudonyms: HMAC-SHA256(key, normalised value), hex; null stays null."""
+    """Keyed pseudonyms: HMAC-SHA256(key, normalised value), hex; null stays null.
+
+    The keyed hash state is set up once and copied per value, and each distinct value
+    is hashed once (the same result as ``hmac.new(key, value, sha256)`` per value)."""
     if not key:
         raise ValueError("pseudonymisation key is empty: set MOTCUA_PSEUDONYM_KEY")
-
-    def one(v: object) -> object:
-        if v is None or v is pd.NA or (isinstance(v, float) and pd.isna(v)):
-            return None
-        n = normalise(str(v))
-        if not n:
-            return None
-        return hmac.new(key, n.encode("utf-8"), hashlib.sha256).hexdigest()
-
-    return pd.Series([one(v) for v in values], index=values.index, dtype="string")
+    base = hmac.new(key, digestmod=hashlib.sha256)
+    present = values.notna()
+    out = pd.Series(pd.NA, index=values.index, dtype="string")
+    if not present.any():
+        return out
+    uniques = pd.unique(values[present].astype(str).to_numpy())
+    digests: dict[str, str | None] = {}
+    for v in uniques:
+        n = normalise(v)
+        if n:
+            h = base.copy()
+            h.update(n.encode("utf-8"))
+            digests[v] = h.hexdigest()
+        else:
+            digests[v] = None
+    out[present] = values[present].astype(str).map(digests).astype("string")
+    return out
 
 
 def from_records(records: pd.DataFrame, key: bytes, source: str, run_id: str) -> pd.DataFrame:
