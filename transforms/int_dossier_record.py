@@ -24,8 +24,12 @@ with no due and none computable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from transforms.timeparse import parse_timestamps
 from transforms.workdays import WorkCalendar
@@ -46,8 +50,58 @@ OUTPUT_COLUMNS = [
 ]
 
 
+def _plain_ints(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """The values written as plain ASCII digits (at most 9) as integers, and where they
+    are; None when the values are not text. What ``pd.to_numeric`` makes of them."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return None
+    arr = pa.array(values.array)
+    plain = pc.and_(pc.less_equal(pc.binary_length(arr), 9), pc.ascii_is_decimal(arr)).fill_null(False)
+    nums = np.zeros(len(arr), dtype=np.int64)
+    mask = plain.to_numpy(zero_copy_only=False)
+    if mask.any():
+        nums[mask] = pc.cast(arr.filter(plain), pa.int64()).to_numpy()
+    return nums, mask
+
+
 def _code(values: pd.Series, allowed: frozenset[int]) -> tuple[pd.Series, pd.Series]:
     """Integer code and a mask of values present but outside ``allowed``."""
+    plain = _code_arrays(values, allowed)
+    if plain is None:
+        return _code_pandas(values, allowed)
+    nums, inside = plain
+    code = pd.Series(pd.arrays.IntegerArray(nums, ~inside), index=values.index, name=values.name)
+    return code, pd.Series(~inside, index=values.index, name=values.name)
+
+
+def _code_arrays(values: pd.Series, allowed: frozenset[int]) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`_code` as numpy arrays (codes, 0 where outside; inside), None when the
+    values are not text."""
+    plain = _plain_ints(values)
+    if plain is None:
+        return None
+    nums, is_plain = plain
+    inside = is_plain & np.isin(nums, np.array(sorted(allowed), dtype=np.int64))
+    rest = ~is_plain & values.notna().to_numpy()
+    if rest.any():  # anything but plain digits, as pandas reads it
+        pos = np.flatnonzero(rest)
+        code, bad = _code_pandas(values.iloc[pos], allowed)
+        inside[pos] = ~bad.to_numpy()
+        nums[pos] = code.fillna(0).to_numpy(dtype=np.int64)
+    return np.where(inside, nums, 0), inside
+
+
+def _to_int64(values: pd.Series) -> pd.Series:
+    """``pd.to_numeric(values, errors="coerce").astype("Int64")``, plain digits read directly."""
+    plain = _plain_ints(values)
+    if plain is None or (~plain[1] & values.notna().to_numpy()).any():
+        return pd.to_numeric(values, errors="coerce").astype("Int64")
+    nums, mask = plain
+    return pd.Series(pd.arrays.IntegerArray(nums, ~mask), index=values.index, name=values.name)
+
+
+def _code_pandas(values: pd.Series, allowed: frozenset[int]) -> tuple[pd.Series, pd.Series]:
+    """:func:`_code` with ``pd.to_numeric`` (every numeric form)."""
     num = pd.to_numeric(values, errors="coerce")
     integral = num.notna() & (num == num.round())
     code = num.where(integral).astype("Int64")
@@ -63,10 +117,28 @@ def _bool(values: pd.Series) -> pd.Series:
     return out
 
 
-def _add_reason(reasons: pd.Series, mask: pd.Series, text: pd.Series | str) -> pd.Series:
+def _labels(conditions: list, labels: list[str], index: pd.Index) -> pd.Series:
+    """``pd.Series(np.select(conditions, labels, default=""), index=index).mask(x == "")``
+    (the label of the first true condition, else null), made from Arrow rather than from
+    a numpy text array when the Series gets a pyarrow-backed string dtype."""
+    dtype = pd.Series(np.array(labels)).dtype
+    if len(index) == 0 or not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        out = pd.Series(np.select(conditions, labels, default=""), index=index)
+        return out.mask(out == "")
+    code = np.select(conditions, list(range(len(labels))), default=-1)
+    arr = pa.DictionaryArray.from_arrays(pa.array(code, mask=code < 0), pa.array(labels)).cast(pa.large_string())
+    return pd.Series(dtype.__from_arrow__(pa.chunked_array([arr])), index=index)
+
+
+def _add_reason(reasons: pd.Series, mask: pd.Series,
+                text: pd.Series | str | Callable[[], pd.Series]) -> pd.Series:
+    """Append ``text`` to the reasons where ``mask``; a callable text is only made (for
+    every row, as written) when some row needs it."""
     mask = mask.fillna(False).astype(bool)
     if not mask.any():
         return reasons
+    if callable(text):
+        text = text()
     add = text if isinstance(text, str) else text[mask]
     new = reasons.copy()
     cur = new[mask]
@@ -101,6 +173,70 @@ def _history_milestones(history: pd.DataFrame) -> pd.DataFrame:
     wbad = bad[bad["group"] == "w"].drop_duplicates("record_id").set_index("record_id")["event_raw"]
     out["h_withdrawn_bad"] = out.index.isin(wbad.index)
     out["h_withdrawn_bad_value"] = wbad.reindex(out.index)
+    return out
+
+
+_MILESTONE_GROUPS = (("h_intake", (2,)), ("h_resolved9", (9,)), ("h_resolved10", (10,)), ("h_withdrawn", (7, 8)))
+
+
+def _history_milestones_on(history: pd.DataFrame, idx: pd.Index) -> pd.DataFrame:
+    """:func:`_history_milestones` for the records ``idx`` (the record ids, unique), with
+    what a record without such entries gets: NaT and False."""
+    n = len(idx)
+    out = pd.DataFrame(index=idx)
+    nat = np.iinfo(np.int64).max
+    if history.empty:
+        for name, _ in _MILESTONE_GROUPS:
+            out[name] = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+        for name in ("h_intake_bad", "h_resolved_bad", "h_withdrawn_bad"):
+            out[name] = np.zeros(n, dtype=bool)
+        out["h_withdrawn_bad_value"] = pd.Series(pd.NA, index=idx, dtype="object")
+        return out
+    plain = _code_arrays(history["status_raw"], STATUS_CODES)
+    if plain is None:
+        status = _code_pandas(history["status_raw"], STATUS_CODES)[0].fillna(0).to_numpy(dtype=np.int64)
+    else:
+        status = plain[0]
+    keep = np.isin(status, [2, 7, 8, 9, 10])
+    pos = idx.get_indexer(history["record_id"].to_numpy()[keep])
+    status = status[keep]
+    event = history["event_raw"][keep]
+    at, bad = parse_timestamps(event)
+    at = at.to_numpy().view(np.int64)  # NaT is the smallest int64
+    bad = bad.to_numpy()
+    inside = pos >= 0
+    good = inside & ~bad & (at != np.iinfo(np.int64).min)
+    for name, statuses in _MILESTONE_GROUPS:
+        m = good & np.isin(status, statuses)
+        earliest = np.full(n, nat, dtype=np.int64)
+        np.minimum.at(earliest, pos[m], at[m])
+        earliest[earliest == nat] = np.iinfo(np.int64).min
+        out[name] = earliest.view("datetime64[us]")
+    for name, statuses in (("h_intake_bad", (2,)), ("h_resolved_bad", (9, 10))):
+        flag = np.zeros(n, dtype=bool)
+        flag[pos[inside & bad & np.isin(status, statuses)]] = True
+        out[name] = flag
+    wbad = np.flatnonzero(inside & bad & np.isin(status, (7, 8)))
+    flag = np.zeros(n, dtype=bool)
+    flag[pos[wbad]] = True
+    out["h_withdrawn_bad"] = flag
+    first = wbad[np.unique(pos[wbad], return_index=True)[1]]  # each record's first such entry
+    out["h_withdrawn_bad_value"] = pd.Series(event.iloc[first].to_numpy(), index=idx[pos[first]],
+                                             dtype=event.dtype).reindex(idx)
+    return out
+
+
+def _calendars(codes: np.ndarray, default: WorkCalendar,
+               per_agency: dict[str, WorkCalendar] | None) -> list[tuple[WorkCalendar, np.ndarray]]:
+    """(calendar, rows) for every row: an agency with calendar overrides gets its own,
+    every other row (one call for them all) the default."""
+    rest = np.ones(len(codes), dtype=bool)
+    out = []
+    for code in sorted(set(codes.tolist()) & set(per_agency or {}), key=str):
+        rows = codes == code
+        out.append((per_agency[code], rows))
+        rest &= ~rows
+    out.append((default, rest))
     return out
 
 
@@ -155,14 +291,14 @@ def build(
 
     status, status_bad = _code(s["status_raw"], STATUS_CODES)
     reason = _add_reason(reason, s["parse_error"].isna() & status_bad,
-                         "status_out_of_table: TrangThaiHoSo=" + s["status_raw"].fillna("<missing>").astype(str))
+                         lambda: "status_out_of_table: TrangThaiHoSo=" + s["status_raw"].fillna("<missing>").astype(str))
     channel, channel_bad = _code(s["channel_raw"], CHANNEL_CODES)
     reason = _add_reason(reason, s["parse_error"].isna() & channel_bad,
-                         "channel_out_of_table: KenhThucHien=" + s["channel_raw"].fillna("<missing>").astype(str))
+                         lambda: "channel_out_of_table: KenhThucHien=" + s["channel_raw"].fillna("<missing>").astype(str))
 
     updated, updated_bad = parse_timestamps(s["updated_raw"])
     reason = _add_reason(reason, s["parse_error"].isna() & updated.isna(),
-                         "updated_at_invalid: NgayCapNhat=" + s["updated_raw"].fillna("<missing>").astype(str))
+                         lambda: "updated_at_invalid: NgayCapNhat=" + s["updated_raw"].fillna("<missing>").astype(str))
 
     intake_rec, intake_bad = parse_timestamps(s["intake_raw"])
     due_rec, due_bad = parse_timestamps(s["due_raw"])
@@ -171,22 +307,18 @@ def build(
     returned, _ = parse_timestamps(s["returned_raw"])
     refused, _ = parse_timestamps(s["refused_raw"])
 
-    hm = _history_milestones(history).reindex(idx)
-    for c in ("h_intake_bad", "h_resolved_bad", "h_withdrawn_bad"):
-        hm[c] = hm[c].fillna(False).astype(bool)
+    hm = _history_milestones_on(history, idx)
 
-    reason = _add_reason(reason, intake_bad, "intake_unparseable: NgayTiepNhan=" + s["intake_raw"].astype(str))
+    reason = _add_reason(reason, intake_bad, lambda: "intake_unparseable: NgayTiepNhan=" + s["intake_raw"].astype(str))
     reason = _add_reason(reason, s["intake_raw"].isna() & hm["h_intake_bad"],
                          "intake_unparseable: status-2 history entry time")
-    reason = _add_reason(reason, resolved_bad, "resolution_unparseable: NgayKetThucXuLy=" + s["resolved_raw"].astype(str))
+    reason = _add_reason(reason, resolved_bad, lambda: "resolution_unparseable: NgayKetThucXuLy=" + s["resolved_raw"].astype(str))
     reason = _add_reason(reason, s["resolved_raw"].isna() & hm["h_resolved_bad"],
                          "resolution_unparseable: status-9/10 history entry time")
     reason = _add_reason(reason, hm["h_withdrawn_bad"],
-                         "withdrawal_unparseable: status-7/8 history entry ThoiDiemXuLy=" + hm["h_withdrawn_bad_value"].astype(str))
-    reason = _add_reason(reason, due_bad, "due_unparseable: NgayHenTra=" + s["due_raw"].astype(str))
+                         lambda: "withdrawal_unparseable: status-7/8 history entry ThoiDiemXuLy=" + hm["h_withdrawn_bad_value"].astype(str))
+    reason = _add_reason(reason, due_bad, lambda: "due_unparseable: NgayHenTra=" + s["due_raw"].astype(str))
 
-    for c in ("h_intake", "h_resolved9", "h_resolved10", "h_withdrawn"):
-        hm[c] = pd.to_datetime(hm[c]).astype("datetime64[us]")
     intake = intake_rec.fillna(hm["h_intake"]).astype("datetime64[us]")
     resolved = resolved_rec.fillna(hm["h_resolved9"]).fillna(hm["h_resolved10"]).astype("datetime64[us]")
     st_int = status.astype("Int64")
@@ -196,19 +328,18 @@ def build(
 
     is_received = (~st_int.isin(list(NOT_RECEIVED))).fillna(False).astype(bool) & st_int.notna()
     reason = _add_reason(reason, is_received & intake.isna() & ~intake_bad & ~hm["h_intake_bad"],
-                         "received_without_intake: TrangThaiHoSo=" + s["status_raw"].astype(str))
+                         lambda: "received_without_intake: TrangThaiHoSo=" + s["status_raw"].astype(str))
     before = intake.notna() & ((resolved.notna() & (resolved < intake)) | (withdrawn.notna() & (withdrawn < intake)))
     reason = _add_reason(reason, before & resolved.notna() & (resolved < intake),
-                         "resolution_before_intake: f=" + resolved.astype(str) + " r=" + intake.astype(str))
+                         lambda: "resolution_before_intake: f=" + resolved.astype(str) + " r=" + intake.astype(str))
     reason = _add_reason(reason, before & withdrawn.notna() & (withdrawn < intake),
-                         "withdrawal_before_intake: w=" + withdrawn.astype(str) + " r=" + intake.astype(str))
+                         lambda: "withdrawal_before_intake: w=" + withdrawn.astype(str) + " r=" + intake.astype(str))
 
     # the end: the earlier of f and w; resolution wins a tie
     res_ends = resolved.notna() & (withdrawn.isna() | (resolved <= withdrawn))
     wd_ends = withdrawn.notna() & ~res_ends
     ended = resolved.where(res_ends).fillna(withdrawn.where(wd_ends)).astype("datetime64[us]")
-    end_kind = pd.Series(np.select([res_ends, wd_ends], ["resolved", "withdrawn"], default=""), index=idx)
-    end_kind = end_kind.mask(end_kind == "")
+    end_kind = _labels([res_ends, wd_ends], ["resolved", "withdrawn"], idx)
 
     # due date
     due = due_rec.dt.normalize().astype("datetime64[us]")
@@ -218,30 +349,33 @@ def build(
     procedure = s["procedure_code"].fillna("")
     if need.any():
         n_days = processing_days_for(procedures, procedure[need], intake[need])
-        computed = pd.Series(pd.NaT, index=n_days.index, dtype="datetime64[us]")
-        ag = agency[need]
-        for code, rows in n_days.groupby(ag):
-            c = (agency_calendars or {}).get(code, cal)
-            d = c.nth_working_day_after(intake[rows.index].to_numpy().astype("datetime64[D]"), rows.to_numpy())
-            computed[rows.index] = pd.to_datetime(d).astype("datetime64[us]")
+        start = intake[need].to_numpy().astype("datetime64[D]")
+        days = n_days.to_numpy()
+        d = np.full(len(start), np.datetime64("NaT"), dtype="datetime64[D]")
+        for c, rows in _calendars(agency[need].to_numpy(), cal, agency_calendars):
+            d[rows] = c.nth_working_day_after(start[rows], days[rows])
+        computed = pd.Series(pd.to_datetime(d).astype("datetime64[us]"), index=n_days.index)
         due = due.fillna(computed)
         due_source = due_source.where(~(need & computed.reindex(idx).notna()), "computed")
     reason = _add_reason(reason, is_received & due.isna() & ~due_bad & intake.notna(),
-                         "due_not_computable: no NgayHenTra and MaTTHC=" + procedure.astype(str)
+                         lambda: "due_not_computable: no NgayHenTra and MaTTHC=" + procedure.astype(str)
                          + " has no catalogue row with ThoiHanGiaiQuyet")
 
     # resolution class and processing days (only where the resolution ends the dossier)
     f_date = resolved.where(res_ends).dt.normalize()
-    cls = np.select([f_date < due, f_date == due, f_date > due], ["early", "on_time", "late"], default="")
-    resolution_class = pd.Series(cls, index=idx).mask(lambda x: x == "")
+    resolution_class = _labels([f_date < due, f_date == due, f_date > due], ["early", "on_time", "late"], idx)
     proc_days = pd.Series(np.nan, index=idx)
     has_f = res_ends & intake.notna()
     if has_f.any():
-        for code, rows in agency[has_f].groupby(agency[has_f]):
-            c = (agency_calendars or {}).get(code, cal)
-            proc_days[rows.index] = c.working_days_between(
-                intake[rows.index].to_numpy().astype("datetime64[D]"),
-                resolved[rows.index].to_numpy().astype("datetime64[D]"))
+        pos = np.flatnonzero(has_f.to_numpy())
+        start = intake.to_numpy()[pos].astype("datetime64[D]")
+        end = resolved.to_numpy()[pos].astype("datetime64[D]")
+        days = np.full(len(pos), np.nan)
+        for c, rows in _calendars(agency.to_numpy()[pos], cal, agency_calendars):
+            days[rows] = c.working_days_between(start[rows], end[rows])
+        values = np.full(len(idx), np.nan)
+        values[pos] = days
+        proc_days = pd.Series(values, index=idx)
 
     cat_codes = set(procedures["procedure_code"].dropna()) if procedures is not None and not procedures.empty else set()
     out = pd.DataFrame(
@@ -257,7 +391,7 @@ def build(
             "agency_code": agency.astype("string"),
             "channel_code": channel,
             "status_code": st_int,
-            "applicant_type": pd.to_numeric(s["applicant_type_raw"], errors="coerce").astype("Int64"),
+            "applicant_type": _to_int64(s["applicant_type_raw"]),
             "is_received": is_received,
             "submitted_at": submitted,
             "intake_at": intake,
@@ -272,7 +406,7 @@ def build(
             "updated_at": updated,
             "resolution_class": resolution_class,
             "processing_working_days": pd.array(proc_days.round(), dtype="Int64") if len(proc_days) else pd.array([], dtype="Int64"),
-            "rating": pd.to_numeric(s["rating_raw"], errors="coerce").astype("Int64"),
+            "rating": _to_int64(s["rating_raw"]),
             "paid_online": _bool(s["paid_online_raw"]),
             "digitised": _bool(s["digitised_raw"]),
             "supplement_rounds": s["supplement_rounds"],
