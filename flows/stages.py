@@ -301,10 +301,42 @@ def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buck
             flush()
         pending.append((i, raw, records, history))
     flush()
+    if buckets > 1:
+        parts = _regroup(parts, buckets, out_dir, tag)
     return {"shard": shard["shard"], "pid": os.getpid(), "parts": parts, "quarantine_parts": q_parts,
             "records_read": shard["records"],
             "records_loaded": counts["loaded"], "records_quarantined": counts["quarantined"],
             "records_flagged": counts["flagged"]}
+
+
+def _regroup(parts: list[dict], buckets: int, out_dir: Path, tag: str) -> list[dict]:
+    """One file per bucket for the shard (its batches' row groups of that bucket put
+    together), so the load reads each file once, for its one bucket, and never holds
+    thousands of footers of many-bucket files; the batch files are removed."""
+    out: list[dict] = []
+    meta = {p[k]: pq.read_metadata(p[k]) for p in parts for k in ("records", "history")}
+    for b in range(buckets):
+        entry: dict = {}
+        for kind in ("records", "history"):
+            tables = []
+            for p in parts:
+                groups = p[f"{kind}_groups"].get(b)
+                if groups:
+                    with pq.ParquetFile(p[kind], metadata=meta[p[kind]]) as f:
+                        tables.append(f.read_row_groups(groups))
+            if tables:
+                path = out_dir / f"{kind}-{tag}-b{b:05d}.parquet"
+                pq.write_table(pa.concat_tables(tables, promote_options="default"), path)
+                os.chmod(path, 0o600)
+                entry[kind], entry[f"{kind}_groups"] = str(path), {b: [0]}
+            else:
+                entry[kind], entry[f"{kind}_groups"] = None, {}
+        if entry["records"] is not None:
+            out.append(entry)
+    for p in parts:
+        for k in ("records", "history"):
+            Path(p[k]).unlink(missing_ok=True)
+    return out
 
 
 Mapper = Callable[[list[dict]], list[dict]]
@@ -335,7 +367,8 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True,
     parts = [p for r in results for p in r["parts"]]
     run.counts.update(records_loaded=loaded, records_quarantined=quarantined, records_flagged=warnings)
     return {"parts": parts, "buckets": buckets, "shards": len(shards), "shard_pids": sorted({r["pid"] for r in results}),
-            "record_parts": [p["records"] for p in parts], "history_parts": [p["history"] for p in parts],
+            "record_parts": [p["records"] for p in parts],
+            "history_parts": [p["history"] for p in parts if p["history"]],
             "quarantine_parts": [q for r in results for q in r["quarantine_parts"]],
             "records_read": read, "records_loaded": loaded, "records_quarantined": quarantined,
             "records_flagged": warnings}
@@ -350,7 +383,7 @@ def read_bucket(parts: list[dict], kind: str, bucket: int, columns: list[str] | 
     files = {} if files is None else files
     for p in parts:
         groups = p[f"{kind}_groups"].get(bucket, p[f"{kind}_groups"].get(str(bucket)))
-        if groups:
+        if groups and p[kind]:
             if p[kind] not in files:
                 files[p[kind]] = pq.read_metadata(p[kind])
             with pq.ParquetFile(p[kind], metadata=files[p[kind]]) as f:
@@ -471,9 +504,8 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
                 seen_agencies: set[str] = set()
                 fixed: list[str] = []
                 mark: pd.Timestamp | None = None
-                opened: dict[str, pq.FileMetaData] = {}
                 for b in range(buckets):
-                    records = read_bucket(parts, "records", b, files=opened)
+                    records = read_bucket(parts, "records", b)
                     if records is None or records.empty:
                         continue
                     if open_q:
@@ -490,7 +522,7 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
                     changed = fct_dossier.build(candidates, existing)
                     del records, best, candidates
                     winners = changed[["_record_id", "dossier_code"]].rename(columns={"_record_id": "record_id"})
-                    history = read_bucket(parts, "history", b, files=opened)
+                    history = read_bucket(parts, "history", b)
                     if history is None:
                         history = pd.DataFrame(columns=stg_dossier_snapshot.HISTORY_COLUMNS)
                     events = fct_dossier_event.build(history, winners)
@@ -1113,7 +1145,8 @@ def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str = "ru
             spans: list[Interval] = []
             fct_empty = _fct_is_empty(conn)
             before: list[pd.DataFrame] = []
-            for part in staged.get("record_parts", []):  # one part at a time: memory stays flat
+            # one part at a time: memory stays flat (an empty warehouse has nothing to look up)
+            for part in ([] if fct_empty else staged.get("record_parts", [])):
                 codes = pd.read_parquet(part, columns=["dossier_code"])["dossier_code"].dropna().unique().tolist()
                 n_codes += len(codes)
                 if not fct_empty and codes:
