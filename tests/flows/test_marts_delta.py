@@ -12,12 +12,12 @@ from __future__ import annotations
 import shutil
 
 import pandas as pd
-from helpers.bundle import dossier, read_table, run_pipeline, write_bundle
+from flow_cases import assert_same_marts, read_marts
+from helpers.bundle import dossier, run_pipeline, write_bundle
 
 from flows import stages
 from motcua.settings import Settings
 
-MARTS = ("mart.dossier_resolution", "mart.dossier_intake", "mart.indicator")
 D1 = dossier("D1", 9, "20190308100000", intake="20190304090000", due="20190311170000", resolved="20190308100000")
 D2_OPEN = dossier("D2", 4, "20190405100000", intake="20190405090000", due="20190412170000")
 D3 = dossier("D3", 9, "20190420100000", intake="20190401090000", due="20190405170000", resolved="20190419100000")
@@ -27,23 +27,10 @@ D0_EARLY = dossier("D0", 9, "20190615100000", intake="20190110090000", due="2019
                    resolved="20190115100000")
 
 
-def _marts(url: str) -> dict[str, pd.DataFrame]:
-    out = {}
-    for t in MARTS:
-        df = read_table(url, t)
-        out[t] = df.sort_values(list(df.columns[:5])).reset_index(drop=True)
-    return out
-
-
-def _same(a: dict, b: dict) -> None:
-    for t in MARTS:
-        pd.testing.assert_frame_equal(a[t], b[t], check_dtype=False, obj=t)
-
-
 def _full(tmp_path, name: str, snaps: list[dict]) -> dict:
     url = f"duckdb:///{tmp_path / f'{name}.duckdb'}"
     run_pipeline(write_bundle(tmp_path / f"{name}-bundle", snaps), url, tmp_path / f"{name}-var")
-    return _marts(url)
+    return read_marts(url)
 
 
 def test_delta_equals_recount_as_coverage_grows_forward(tmp_path):
@@ -52,9 +39,9 @@ def test_delta_equals_recount_as_coverage_grows_forward(tmp_path):
     assert first["method"] == "recount"  # nothing kept yet
     second = run_pipeline(write_bundle(tmp_path / "n2", [D2_DONE, D4]), url, tmp_path / "var")
     assert second["method"] == "delta" and not second["plan"]["all"]
-    _same(_marts(url), _full(tmp_path, "ref", [D1, D2_DONE, D3, D4]))
+    assert_same_marts(read_marts(url), _full(tmp_path, "ref", [D1, D2_DONE, D3, D4]))
     # the delta did move D2: April pending 1 -> 0 not due; May resolved 1
-    res = _marts(url)["mart.dossier_resolution"]
+    res = read_marts(url)["dossier_resolution_v1"]
     may = res[(res["period_type"] == "month") & (pd.to_datetime(res["period_start"]) == "2019-05-01")]
     assert may["resolved_total"].sum() == 1
 
@@ -71,7 +58,7 @@ def test_lost_state_and_backward_growth_recount(tmp_path):
     assert third["method"] == "recount"
     fourth = run_pipeline(write_bundle(tmp_path / "n4", [D4]), url, tmp_path / "var")
     assert fourth["method"] == "delta"
-    _same(_marts(url), _full(tmp_path, "ref", [D0_EARLY, D1, D2_DONE, D3, D4]))
+    assert_same_marts(read_marts(url), _full(tmp_path, "ref", [D0_EARLY, D1, D2_DONE, D3, D4]))
 
 
 def test_a_run_left_unpublished_makes_the_next_one_recount(tmp_path):
@@ -87,4 +74,4 @@ def test_a_run_left_unpublished_makes_the_next_one_recount(tmp_path):
     stages.load_core(run, s, extracted, staged)
     nxt = run_pipeline(write_bundle(tmp_path / "n3", [D4]), url, data)
     assert nxt["plan"]["stale_runs"] and nxt["method"] == "recount"
-    _same(_marts(url), _full(tmp_path, "ref", [D1, D2_DONE, D3, D4]))
+    assert_same_marts(read_marts(url), _full(tmp_path, "ref", [D1, D2_DONE, D3, D4]))
