@@ -158,17 +158,10 @@ def _catalogue(extracted: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 # --------------------------------------------------------------------------- stage
-BUCKET_RECORDS = 125_000
-"""Target records per load bucket: load_core merges one bucket at a time, so its memory
-is bounded by a bucket, not by the run."""
-SHARD_RECORDS = 1_000_000
-"""Target raw records per staging shard: the coarse unit of parallel work (a Prefect task
-each; on a Dask cluster a task costs ~250 ms, so a shard must take seconds, not
-milliseconds)."""
-
-
-def bucket_count(records: int, per_bucket: int = BUCKET_RECORDS) -> int:
-    """Buckets for a run of ``records`` records (1 for small runs)."""
+def bucket_count(records: int, per_bucket: int) -> int:
+    """Buckets for a run of ``records`` records, ``per_bucket`` (``MOTCUA_BUCKET_RECORDS``)
+    a bucket: load_core merges one bucket at a time, so its memory is bounded by a
+    bucket, not by the run (1 bucket for small runs)."""
     return max(1, -(-int(records) // per_bucket))
 
 
@@ -181,8 +174,10 @@ def bucket_of(codes: pd.Series, buckets: int) -> np.ndarray:
     return (h % np.uint64(buckets)).astype("int64")
 
 
-def plan_shards(files: list[str], per_shard: int = SHARD_RECORDS) -> list[dict]:
-    """Group consecutive raw files into shards of about ``per_shard`` records. Record ids
+def plan_shards(files: list[str], per_shard: int) -> list[dict]:
+    """Group consecutive raw files into shards of about ``per_shard`` records
+    (``MOTCUA_SHARD_RECORDS``): the coarse unit of parallel work, a Prefect task each (on
+    a Dask cluster a task costs ~250 ms, so a shard must take seconds). Record ids
     are fixed here (the running count of rows before each file), so shards can be staged
     in any order, in any process, and give the same ids."""
     shards: list[dict] = []
@@ -374,19 +369,13 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True,
             "records_flagged": warnings}
 
 
-def read_bucket(parts: list[dict], kind: str, bucket: int, columns: list[str] | None = None,
-                files: dict[str, pq.FileMetaData] | None = None) -> pd.DataFrame | None:
-    """The rows of one load bucket (``kind`` = "records" or "history") across the parts.
-    ``files`` keeps the files' parsed footers from bucket to bucket (not open files: a
-    large run has more parts than a process may hold open)."""
+def read_bucket(parts: list[dict], kind: str, bucket: int, columns: list[str] | None = None) -> pd.DataFrame | None:
+    """The rows of one load bucket (``kind`` = "records" or "history") across the parts."""
     tables = []
-    files = {} if files is None else files
     for p in parts:
         groups = p[f"{kind}_groups"].get(bucket, p[f"{kind}_groups"].get(str(bucket)))
         if groups and p[kind]:
-            if p[kind] not in files:
-                files[p[kind]] = pq.read_metadata(p[kind])
-            with pq.ParquetFile(p[kind], metadata=files[p[kind]]) as f:
+            with pq.ParquetFile(p[kind]) as f:
                 tables.append(f.read_row_groups(groups, columns=columns))
     if not tables:
         return None
@@ -1052,12 +1041,6 @@ def _partition_mask(df: pd.DataFrame, intervals: list[Interval]) -> pd.Series:
     return mask
 
 
-def _fct_spans(conn: sa.Connection, where: sa.ColumnElement[bool]) -> pd.DataFrame:
-    t = schema.fct_dossier
-    return load.read_frame(conn, sa.select(t.c.dossier_code, t.c.is_received, t.c.intake_at, t.c.ended_at,
-                                           t.c.run_id).where(where))
-
-
 def _count_fct(conn: sa.Connection, where: sa.ColumnElement[bool]) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(schema.fct_dossier).where(where)).all()[0][0])
 
@@ -1084,13 +1067,6 @@ def _fct_rows_for_codes(conn: sa.Connection, codes: list[str]) -> pd.DataFrame:
     parts = [load.read_frame(conn, sa.select(*cols).where(t.c.dossier_code.in_(codes[i:i + 5000])))
              for i in range(0, len(codes), 5000)]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=MART_FCT_COLUMNS)
-
-
-def _fct_spans_for_codes(conn: sa.Connection, codes: list[str]) -> pd.DataFrame:
-    t = schema.fct_dossier
-    parts = [_fct_spans(conn, t.c.dossier_code.in_(codes[i:i + 5000])) for i in range(0, len(codes), 5000)]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["dossier_code", "is_received", "intake_at", "ended_at", "run_id"])
 
 
 def marts_fingerprint(conn: sa.Connection) -> str:
