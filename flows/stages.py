@@ -662,22 +662,6 @@ def _period_cover(intervals: list[Interval]) -> list[Interval]:
     return merge_intervals(out)
 
 
-def _overlapping(intervals: list[Interval]) -> sa.ColumnElement[bool] | None:
-    """fct rows whose [intake, end] span meets any of ``intervals`` (None: all)."""
-    t = schema.fct_dossier
-    parts = []
-    for a, b in intervals:
-        conds = []
-        if b is not None:
-            conds.append(t.c.intake_at < dt.datetime.combine(b + dt.timedelta(days=1), dt.time()))
-        if a is not None:
-            conds.append(sa.or_(t.c.ended_at.is_(None), t.c.ended_at >= dt.datetime.combine(a, dt.time())))
-        if not conds:
-            return None
-        parts.append(sa.and_(*conds))
-    return sa.or_(*parts) if parts else sa.false()
-
-
 DELTA_MAX_DOSSIERS = 200_000
 """A run that changes more dossiers than this recounts the marts instead of applying a delta."""
 
