@@ -45,6 +45,7 @@ from transforms import (
     period_counts,
     periods,
     stg_dossier_snapshot,
+    watermark,
 )
 from transforms.workdays import calendars_from_overrides
 from warehouse import load, schema
@@ -549,24 +550,38 @@ def _advance_watermark(conn: sa.Connection, run: Run, extracted: dict, newest: p
         mark = newest.strftime("%Y%m%d%H%M%S")
     if not mark:
         return
+    ceiling = watermark.run_clock_stamp(run.started_at)
+    mark, was_capped = watermark.capped(mark, ceiling)
+    if was_capped:
+        run.counts["watermark_capped"] = 1
+        log.warning("source stamps run ahead of this run's clock (newest NgayCapNhat %s): watermark held at %s, "
+                    "so the next run reads from here again", extracted.get("source_max_updated") or newest, mark)
     t = schema.source_state
     name = extracted["source_name"]
     old = conn.execute(sa.select(t.c.watermark).where(t.c.source == name)).scalar()
-    if old and old >= mark:
+    if old and mark <= old <= ceiling:  # a stored mark past the clock (written before the cap) is healed
         return
     conn.execute(t.delete().where(t.c.source == name))
     conn.execute(t.insert().values(source=name, watermark=mark, updated_at=dt.datetime.now(), run_id=run.run_id))
 
 
 def read_watermark(settings: Settings, source: str) -> str | None:
+    """The source's watermark, never later than this machine's clock (see
+    :mod:`transforms.watermark`)."""
     engine = make_engine(settings.warehouse_url)
     try:
         create_schema(engine)
         with engine.connect() as conn:
             t = schema.source_state
-            return conn.execute(sa.select(t.c.watermark).where(t.c.source == source_name(source))).scalar()
+            mark = conn.execute(sa.select(t.c.watermark).where(t.c.source == source_name(source))).scalar()
     finally:
         engine.dispose()
+    if mark is None:
+        return None
+    held, was_capped = watermark.capped(mark, watermark.run_clock_stamp(dt.datetime.now()))
+    if was_capped:
+        log.warning("the stored watermark %s lies after this machine's clock: reading from %s instead", mark, held)
+    return held
 
 
 def _record_run(conn: sa.Connection, run: Run, status: str, message: str | None = None) -> None:
