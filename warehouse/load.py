@@ -33,6 +33,8 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from warehouse import schema
+
 _ARROW_TYPES: dict[type, pa.DataType] = {
     sa.String: pa.string(),
     sa.Text: pa.string(),
@@ -168,7 +170,18 @@ def upsert(conn: Connection, table: sa.Table, df: pd.DataFrame | pa.Table) -> in
     if not keys:
         raise ValueError(f"{table.fullname} has no primary key to upsert on")
     dialect = conn.dialect.name
-    if dialect == "duckdb":
+    if dialect == "duckdb" and table.fullname in schema.UNKEYED_ON_DUCKDB:
+        # no key to replace on: delete the rows with these keys, then insert
+        raw = conn.connection.driver_connection
+        view = f"motcua_keys_{uuid.uuid4().hex[:12]}"
+        raw.register(view, data.select(keys))
+        try:
+            match = " AND ".join(f"{_qualified(conn, table)}.{prep.quote(k)} = {view}.{prep.quote(k)}" for k in keys)
+            conn.exec_driver_sql(f"DELETE FROM {_qualified(conn, table)} USING {view} WHERE {match}")
+        finally:
+            _unregister(raw, view)
+        _duckdb_insert(conn, table, data, cols, "INSERT")
+    elif dialect == "duckdb":
         _duckdb_insert(conn, table, data, cols, "INSERT OR REPLACE")
     elif dialect == "postgresql":
         name = f"motcua_upsert_{uuid.uuid4().hex[:12]}"

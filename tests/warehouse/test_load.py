@@ -218,3 +218,23 @@ def test_to_arrow_conforms_and_refuses_nulls_in_not_null_columns():
     with pytest.raises(ValueError, match="NOT NULL"):
         load.to_arrow(schema.dim_field, pd.DataFrame({"field_code": [None]}))
     assert load.arrow_type(schema.indicator.c.value) == pa.float64()
+
+
+def test_upsert_on_a_fact_table_replaces_by_its_grain(warehouse_url):  # noqa: F811
+    """The facts have no primary key on DuckDB (0004): upsert still replaces by grain."""
+    engine = make_engine(warehouse_url)
+    create_schema(engine)
+    t = schema.fct_dossier_event
+    rows = pd.DataFrame({"dossier_code": ["H1", "H1", "H2"], "seq": [1, 2, 1], "status_code": [2, 4, 2]})
+    try:
+        with engine.begin() as conn:
+            assert load.upsert(conn, t, rows) == 3
+        with engine.begin() as conn:
+            assert load.upsert(conn, t, pd.DataFrame({"dossier_code": ["H1", "H3"], "seq": [2, 1],
+                                                      "status_code": [9, 2]})) == 2
+        with engine.connect() as conn:
+            got = conn.execute(sa.select(t.c.dossier_code, t.c.seq, t.c.status_code)
+                               .order_by(t.c.dossier_code, t.c.seq)).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in got] == [("H1", 1, 2), ("H1", 2, 9), ("H2", 1, 2), ("H3", 1, 2)]
