@@ -825,7 +825,7 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
                         conn, sa.select(schema.fct_dossier).limit(0))), dim_proc, dim_ag, run.started_at,
                         event_where=of_mine))
                 outcomes += gate.merge_outcomes(core_outs)
-            problem = gate.failures(outcomes)
+            problem = gate.failures(outcomes) or (grain_problem(conn) if validate else None)
             span = _coverage(conn)
             count_parts: list[pd.DataFrame] = []
             hist_parts: list[pd.DataFrame] = []
@@ -1044,6 +1044,22 @@ def _partition_mask(df: pd.DataFrame, intervals: list[Interval]) -> pd.Series:
             m &= start <= pd.Timestamp(b)
         mask |= m
     return mask
+
+
+def grain_problem(conn: sa.Connection) -> str | None:
+    """The facts' grain over the whole tables (the suites see one chunk at a time, and on
+    DuckDB no key enforces it): one row per dossier in core.fct_dossier, one per
+    (dossier, seq) in core.fct_dossier_event. One aggregate each; None when it holds."""
+    problems = []
+    for table, keys in ((schema.fct_dossier, ["dossier_code"]), (schema.fct_dossier_event, ["dossier_code", "seq"])):
+        cols = [table.c[k] for k in keys]
+        dup = sa.select(*cols).group_by(*cols).having(sa.func.count() > 1).subquery()
+        n = int(conn.execute(sa.select(sa.func.count()).select_from(dup)).scalar_one())
+        if n:
+            some = conn.execute(sa.select(*dup.c).limit(3)).all()
+            problems.append(f"{table.fullname}: {n} keys ({', '.join(keys)}) on more than one row, e.g. "
+                            + "; ".join(", ".join(str(v) for v in r) for r in some))
+    return " | ".join(problems) or None
 
 
 def _count_fct(conn: sa.Connection, where: sa.ColumnElement[bool]) -> int:

@@ -1,0 +1,52 @@
+"""The facts' grain is checked over the whole tables before the marts are published:
+on DuckDB no primary key enforces it (migration 0004), and the suites see one chunk of
+facts at a time, so a duplicate written by anything but the merge must stop the run."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flow_cases import read_marts
+from helpers.bundle import dossier, run_pipeline, write_bundle
+
+from flows import stages
+from warehouse.engine import make_engine
+
+D1 = dossier("D1", 9, "20190308100000", intake="20190304090000", due="20190311170000", resolved="20190308100000",
+             history=[(2, "20190304090000"), (9, "20190308100000")])
+D2 = dossier("D2", 4, "20190405100000", intake="20190405090000", due="20190412170000")
+
+
+def test_a_duplicated_fact_stops_publication(tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    run_pipeline(write_bundle(tmp_path / "n1", [D1]), url, tmp_path / "var")
+    published = read_marts(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:  # a row added behind the merge's back
+            conn.exec_driver_sql("INSERT INTO core.fct_dossier SELECT * FROM core.fct_dossier")
+            conn.exec_driver_sql("INSERT INTO core.fct_dossier_event SELECT * FROM core.fct_dossier_event WHERE seq = 1")
+        with engine.connect() as conn:
+            problem = stages.grain_problem(conn)
+    finally:
+        engine.dispose()
+    assert problem is not None
+    assert "core.fct_dossier: 1 keys (dossier_code) on more than one row, e.g. D1" in problem
+    assert "core.fct_dossier_event: 1 keys (dossier_code, seq) on more than one row, e.g. D1, 1" in problem
+    with pytest.raises(stages.PipelineError, match="validation failed, nothing published: core.fct_dossier"):
+        run_pipeline(write_bundle(tmp_path / "n2", [D2]), url, tmp_path / "var")
+    for name, df in read_marts(url).items():  # the published marts are untouched
+        assert df.equals(published[name]), name
+
+
+def test_the_merge_keeps_the_grain(tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    run_pipeline(write_bundle(tmp_path / "n1", [D1, D2]), url, tmp_path / "var")
+    run_pipeline(write_bundle(tmp_path / "n2", [D1 | {"NgayCapNhat": "20190309100000"}, D2]), url, tmp_path / "var")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert stages.grain_problem(conn) is None
+            assert conn.execute(sa.text("SELECT count(*) FROM core.fct_dossier")).scalar() == 2
+    finally:
+        engine.dispose()
