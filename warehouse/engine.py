@@ -82,12 +82,13 @@ def _owner_only_files(db: Path, created: list[bool]) -> None:
         created[0] = False
     wal = Path(f"{db}.wal")
     try:
-        wal_mode = stat.S_IMODE(os.lstat(wal).st_mode)
+        wal_stat = os.lstat(wal)
         db_mode = stat.S_IMODE(os.stat(db).st_mode)
-    except FileNotFoundError:
+        wal_mode = stat.S_IMODE(wal_stat.st_mode)
+        if wal_mode & ~db_mode and stat.S_ISREG(wal_stat.st_mode):
+            os.chmod(wal, wal_mode & db_mode)
+    except FileNotFoundError:  # no WAL (or another process checkpointed it away meanwhile)
         return
-    if wal_mode & ~db_mode and not stat.S_ISLNK(os.lstat(wal).st_mode):
-        os.chmod(wal, wal_mode & db_mode)
 
 
 def make_engine(url: str = DEFAULT_URL) -> Engine:
