@@ -71,6 +71,23 @@ def _private_parents(folder: Path) -> None:
         os.chmod(d, 0o700)
 
 
+def _private_spill_dir(db: Path) -> None:
+    """DuckDB spills what does not fit in memory (rows of any table, the quarantine's raw
+    records too) to ``<file>.tmp/``, a folder it creates with the process's umask: when the
+    warehouse's folder is open to others, that folder is made (or kept) owner-only first.
+    DuckDB empties it on close; the empty folder stays."""
+    if not stat.S_IMODE(db.parent.stat().st_mode) & 0o077:
+        return  # a private folder (ours, 0700) protects the spill already
+    spill = Path(f"{db}.tmp")
+    try:
+        spill.mkdir(mode=0o700)
+    except FileExistsError:
+        st = os.lstat(spill)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or not stat.S_IMODE(st.st_mode) & 0o077:
+            return
+    os.chmod(spill, 0o700)
+
+
 def _owner_only_files(db: Path, created: list[bool]) -> None:
     """Keep a DuckDB warehouse file and its WAL from being readable by others: the file
     this process created is made 0600 on its first connection (``created``, shared by the
@@ -109,6 +126,7 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
         if db and db != ":memory:" and not db.startswith(("md:", "motherduck:")):
             path = Path(db).expanduser()
             _private_parents(path.parent)
+            _private_spill_dir(path)
             created = [not path.exists()]
             if not created[0] and stat.S_IMODE(path.stat().st_mode) & 0o077 and path not in _WARNED_OPEN:
                 _WARNED_OPEN.add(path)

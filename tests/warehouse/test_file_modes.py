@@ -88,3 +88,33 @@ def test_bi_snapshot_keeps_its_mode_and_holds_no_audit(tmp_path: Path, permissiv
     finally:
         con.close()
     assert "audit" not in schemas and "mart" in schemas
+
+
+def test_a_warehouse_in_a_shared_folder_keeps_its_file_and_spill_private(tmp_path: Path, permissive_umask: None,
+                                                                         monkeypatch) -> None:
+    """The warehouse's folder exists and is open to others (0755, not ours to change): the
+    file is still 0600, and DuckDB's spill folder ``<file>.tmp`` (rows that do not fit in
+    memory) is owner-only while it holds data."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o755)
+    warehouse = shared / "warehouse.duckdb"
+    url = f"duckdb:///{warehouse}"
+    run_pipeline(write_bundle(tmp_path / "bundle", SNAPSHOTS), url, tmp_path / "data", validate=False,
+                 quarantine_threshold=0.9)
+    assert _mode(warehouse) == 0o600 and _mode(shared) == 0o755
+
+    monkeypatch.setenv("MOTCUA_DUCKDB_MEMORY_LIMIT", "60MB")
+    monkeypatch.setenv("MOTCUA_DUCKDB_THREADS", "1")
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT s FROM (SELECT (random() * 1e9)::BIGINT::VARCHAR || repeat('x', 50) AS s "
+                "FROM range(1500000)) ORDER BY s")).fetchall()
+            assert len(rows) == 1_500_000
+            spill = Path(f"{warehouse}.tmp")
+            assert spill.is_dir() and list(spill.iterdir()), "the query did not spill"
+            assert _mode(spill) == 0o700
+    finally:
+        engine.dispose()
