@@ -89,6 +89,12 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
+def _frame_private(df: pd.DataFrame, path: Path) -> None:
+    """``df`` written as Parquet to ``path``, owner-only (0600) like everything in a run folder."""
+    df.to_parquet(path, index=False)
+    os.chmod(path, 0o600)
+
+
 def _write_private(table: pa.Table, path: Path) -> None:
     _private_dir(path.parent)
     pq.write_table(table, path)
@@ -125,8 +131,8 @@ def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
     cat_dir = _private_dir(run.run_dir / "catalogue")
     procedures = src.read_procedures()
     agencies = src.read_agencies()
-    procedures.astype("string").to_parquet(cat_dir / "procedures.parquet", index=False)
-    agencies.astype("string").to_parquet(cat_dir / "agencies.parquet", index=False)
+    _frame_private(procedures.astype("string"), cat_dir / "procedures.parquet")
+    _frame_private(agencies.astype("string"), cat_dir / "agencies.parquet")
     raw_dir = Path(settings.data_dir) / "raw" / f"source={name}" / f"extracted={run.started_at:%Y-%m-%d}"
     if name == "replay":  # replaying the raw zone does not land its records in it again
         raw_dir = run.run_dir / "replayed"
@@ -873,13 +879,13 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
     paths = {}
     for name, df in (("dossier_resolution", resolution), ("dossier_intake", intake), ("indicator", indicators)):
         p = out_dir / f"{name}.parquet"
-        df.to_parquet(p, index=False)
+        _frame_private(df, p)
         paths[name] = str(p)
     state_paths = None
     if span is not None:  # the additive state of every period, kept for the next run's delta
-        counts.to_parquet(out_dir / "state-counts.parquet", index=False)
-        (hist if hist is not None else mart_indicator.processing_days_histogram(None, grid)).to_parquet(
-            out_dir / "state-days.parquet", index=False)
+        _frame_private(counts, out_dir / "state-counts.parquet")
+        _frame_private(hist if hist is not None else mart_indicator.processing_days_histogram(None, grid),
+                       out_dir / "state-days.parquet")
         state_paths = {"counts": str(out_dir / "state-counts.parquet"), "days": str(out_dir / "state-days.parquet"),
                        "span": [span[0].isoformat(), span[1].isoformat()]}
     return {"marts": paths, "rows": {k: int(len(v)) for k, v in
@@ -1156,7 +1162,7 @@ def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str = "ru
             if before is not None:  # the facts as they were, for the marts' delta (see build_marts)
                 old = (pd.concat(before, ignore_index=True).drop_duplicates("dossier_code") if before
                        else pd.DataFrame(columns=MART_FCT_COLUMNS))
-                old.to_parquet(_private_dir(run.run_dir / "marts") / "before.parquet", index=False)
+                _frame_private(old, _private_dir(run.run_dir / "marts") / "before.parquet")
             _write_run_row(conn, run, flow=flow, source=source or source_name(run.source), status=MARTS_STALE,
                            message={"old_spans": intervals_to_json(spans),
                                     "locked_at": dt.datetime.now().isoformat(timespec="milliseconds")},
@@ -1406,8 +1412,8 @@ def replay_raw(run: Run, settings: Settings, source: str, date_from: dt.date, da
             raise PipelineError(f"replay of {name}: the source cannot be read ({exc}) and the raw zone kept "
                                 "no catalogue") from exc
         log.warning("replay of %s: catalogue from the raw zone (source unreadable: %s)", name, exc)
-    procedures.astype("string").to_parquet(cat_dir / "procedures.parquet", index=False)
-    agencies.astype("string").to_parquet(cat_dir / "agencies.parquet", index=False)
+    _frame_private(procedures.astype("string"), cat_dir / "procedures.parquet")
+    _frame_private(agencies.astype("string"), cat_dir / "agencies.parquet")
     run.counts["records_read"] = records
     return {"raw_files": files, "records_read": records, "source_name": name,
             "procedures": str(cat_dir / "procedures.parquet"), "agencies": str(cat_dir / "agencies.parquet"),

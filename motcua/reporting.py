@@ -5,6 +5,9 @@ for rendering; and the dossiers behind any cell (``explain``)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,10 +239,44 @@ def _explained(per: pd.DataFrame, fct: pd.DataFrame, col: str) -> pd.DataFrame:
     return out.sort_values(["procedure_code", "intake_at", "dossier_code"]).reset_index(drop=True)
 
 
+SLUG_CHARS = 48
+"""Longest readable part of a file name made from source data (the hash comes after it)."""
+
+
+def safe_file_part(text: str, limit: int = SLUG_CHARS) -> str:
+    """A file-name part for ``text`` read from the source (a procedure code …): a readable
+    ASCII slug (letters, digits, ``.``, ``_``, ``-``; Vietnamese letters without their
+    marks) of at most ``limit`` characters, then ``-`` and a 10-hex hash of the original
+    text, so two different texts never share a name. No path separator, no NUL, no
+    leading dot, whatever ``text`` holds (``../../x``, ``\\x00``, 300 characters)."""
+    ascii_text = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    ascii_text = ascii_text.encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_text)
+    slug = re.sub(r"\.{2,}", ".", slug)[:limit].strip(".-_")
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{slug}-{digest}" if slug else digest
+
+
+def inside(folder: Path, name: str) -> Path:
+    """``folder / name``, checked to stay inside ``folder`` once resolved (raises
+    ``ValueError`` otherwise)."""
+    base = folder.resolve()
+    path = (base / name).resolve()
+    if path.parent != base:
+        raise ValueError(f"file name {name!r} would be written outside {folder}")
+    return path
+
+
+def explain_file_name(code: str, column: str) -> str:
+    """The CSV under ``explain/`` holding the dossiers of one cell (see :func:`safe_file_part`)."""
+    return f"{safe_file_part(str(code))}-{column}.csv"
+
+
 def write_explanations(core: Core, year: int, convention: str, agency: str | None, out_dir: Path,
                        columns: tuple[str, ...] = tuple(WHY)) -> dict[tuple[str, str, str], str]:
-    """One CSV per non-empty cell of tables 1–2 under ``out_dir/explain/``; returns the
-    ``explain_links`` mapping (relative paths) for the HTML report."""
+    """One CSV per non-empty cell of tables 1–2 under ``out_dir/explain/``, named by
+    :func:`explain_file_name` (never by the raw procedure code: it comes from the source);
+    returns the ``explain_links`` mapping (relative paths) for the HTML report."""
     c = scoped(core, agency)
     start, end = period_of(year, convention)
     per, fct = _per_dossier(c, start, end, None)
@@ -249,8 +286,8 @@ def write_explanations(core: Core, year: int, convention: str, agency: str | Non
     for col in columns:
         rows = _explained(per, fct, col)
         for code, part in rows.groupby("procedure_code"):
-            name = f"{code}-{col}.csv"
-            part.to_csv(folder / name, index=False, encoding="utf-8-sig")
+            name = explain_file_name(str(code), col)
+            part.to_csv(inside(folder, name), index=False, encoding="utf-8-sig")
             table = "table1" if col in ("received_online", "received_offline") else "table2"
             links[(table, str(code), col)] = f"explain/{name}"
     return links

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,21 +54,101 @@ def is_postgresql(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "postgresql"
 
 
+_WARNED_OPEN: set[Path] = set()
+"""Warehouse files already reported as readable by others (warned once per process)."""
+
+
+def _private_parents(folder: Path) -> None:
+    """Create ``folder`` and its missing parents owner-only (0700); folders that exist
+    already keep their mode (they are not ours)."""
+    missing = []
+    p = folder
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(d, 0o700)
+
+
+def _private_spill_dir(db: Path) -> None:
+    """DuckDB spills what does not fit in memory (rows of any table, the quarantine's raw
+    records too) to ``<file>.tmp/``, a folder it creates with the process's umask: when the
+    warehouse's folder is open to others, that folder is made (or kept) owner-only first.
+    DuckDB empties it on close; the empty folder stays."""
+    if not stat.S_IMODE(db.parent.stat().st_mode) & 0o077:
+        return  # a private folder (ours, 0700) protects the spill already
+    spill = Path(f"{db}.tmp")
+    try:
+        spill.mkdir(mode=0o700)
+    except FileExistsError:
+        st = os.lstat(spill)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or not stat.S_IMODE(st.st_mode) & 0o077:
+            return
+    os.chmod(spill, 0o700)
+
+
+def _owner_only_files(db: Path, created: list[bool]) -> None:
+    """Keep a DuckDB warehouse file and its WAL from being readable by others: the file
+    this process created is made 0600 on its first connection (``created``, shared by the
+    engine's hooks, says whether that is still to do); the WAL, which DuckDB deletes at each
+    checkpoint and re-creates with the process's umask, never has more permission bits
+    than the database file itself."""
+    if created and created[0] and db.exists():
+        os.chmod(db, 0o600)
+        created[0] = False
+    wal = Path(f"{db}.wal")
+    try:
+        wal_stat = os.lstat(wal)
+        db_mode = stat.S_IMODE(os.stat(db).st_mode)
+        wal_mode = stat.S_IMODE(wal_stat.st_mode)
+        if wal_mode & ~db_mode and stat.S_ISREG(wal_stat.st_mode):
+            os.chmod(wal, wal_mode & db_mode)
+    except FileNotFoundError:  # no WAL (or another process checkpointed it away meanwhile)
+        return
+
+
 def make_engine(url: str = DEFAULT_URL) -> Engine:
-    """An engine for ``url``; creates the folder of a DuckDB file. A DuckDB warehouse
-    takes ``MOTCUA_DUCKDB_MEMORY_LIMIT`` (e.g. ``1GB``; DuckDB's default is 80 % of the
-    RAM) and ``MOTCUA_DUCKDB_THREADS`` from the environment."""
+    """An engine for ``url``. A DuckDB warehouse's folder is created owner-only (0700) when
+    missing, and a file this engine creates is owner-only (0600), its WAL too: it holds
+    ``audit.quarantine``'s raw records (personal data). A DuckDB warehouse takes
+    ``MOTCUA_DUCKDB_MEMORY_LIMIT`` (e.g. ``1GB``; DuckDB's default is 80 % of the RAM) and
+    ``MOTCUA_DUCKDB_THREADS`` from the environment."""
     try:
         parsed = make_url(url)
     except sa.exc.ArgumentError as exc:
         raise ValueError(f"warehouse URL {url!r} is not a SQLAlchemy URL (e.g. duckdb:///var/warehouse.duckdb)") from exc
     if parsed.get_backend_name() == "duckdb":
         db = parsed.database
-        if db and db != ":memory:":
-            Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
         config = {k: v for k, v in (("memory_limit", os.environ.get("MOTCUA_DUCKDB_MEMORY_LIMIT")),
                                     ("threads", os.environ.get("MOTCUA_DUCKDB_THREADS"))) if v}
-        return sa.create_engine(parsed, poolclass=NullPool, connect_args={"config": config} if config else {})
+        engine = sa.create_engine(parsed, poolclass=NullPool, connect_args={"config": config} if config else {})
+        if db and db != ":memory:" and not db.startswith(("md:", "motherduck:")):
+            path = Path(db).expanduser()
+            _private_parents(path.parent)
+            _private_spill_dir(path)
+            created = [not path.exists()]
+            if not created[0] and stat.S_IMODE(path.stat().st_mode) & 0o077 and path not in _WARNED_OPEN:
+                _WARNED_OPEN.add(path)
+                log.warning("warehouse file %s is readable by others (mode %o); it holds audit.quarantine's raw "
+                            "records: chmod 600 it", path, stat.S_IMODE(path.stat().st_mode))
+
+            def guard(*_: object) -> None:
+                _owner_only_files(path, created)
+
+            for event in ("connect", "checkin"):
+                sa.event.listen(engine.pool, event, guard)
+            sa.event.listen(engine, "after_cursor_execute", guard)
+            # DuckDB writes (and re-creates) its WAL at commit: check right after each one
+            # (SQLAlchemy's commit event comes before it); this engine's dialect only
+            do_commit = engine.dialect.do_commit
+
+            def commit_then_guard(dbapi_connection: object) -> None:
+                do_commit(dbapi_connection)
+                guard()
+
+            engine.dialect.do_commit = commit_then_guard  # type: ignore[method-assign]
+        return engine
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,8 +41,37 @@ def decode_text(data: bytes) -> tuple[str, str | None]:
         return data.decode("cp1258", errors="replace"), "decoded as Windows-1258"
 
 
-def read_csv_text(path: Path) -> pd.DataFrame:
-    text, _ = decode_text(path.read_bytes())
+def refuse_link(path: Path, bundle: Path) -> None:
+    """Raise (one line, naming the link) when ``path`` is a symbolic link: a bundle's
+    files and folders must be its own, never a link to a file elsewhere (``~/.env``)."""
+    if path.is_symlink():
+        rel = path.relative_to(bundle).as_posix() if path.is_relative_to(bundle) else str(path)
+        raise FileNotFoundError(f"export bundle {bundle}: {rel} is a symbolic link; a bundle holds regular "
+                                "files only (links are refused)")
+
+
+def open_regular(path: Path, bundle: Path) -> io.BufferedReader:
+    """``path`` opened for reading without following a symbolic link (``O_NOFOLLOW``, so
+    a file swapped for a link after it was listed is refused too); only a regular file."""
+    refuse_link(path, bundle)
+    try:
+        # O_NONBLOCK: a FIFO planted in the bundle must not hang the run (refused below)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        refuse_link(path, bundle)  # swapped for a link since it was checked
+        raise FileNotFoundError(f"export bundle {bundle}: cannot open {path.name}: {exc.strerror}") from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise FileNotFoundError(f"export bundle {bundle}: {path.name} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def read_csv_text(path: Path, bundle: Path | None = None) -> pd.DataFrame:
+    """A CSV file as strings (see :func:`decode_text`); inside a ``bundle``, a symbolic
+    link is refused."""
+    with open_regular(path, bundle if bundle is not None else path.parent) as fh:
+        data = fh.read()
+    text, _ = decode_text(data)
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
 
@@ -52,23 +83,39 @@ class BundleSource:
         if not self.path.is_dir():
             raise FileNotFoundError(f"export bundle {self.path} is not a folder")
         self.name = "bundle"
+        self._refuse_links()
+
+    def _refuse_links(self) -> None:
+        """Stop at once (before anything is read or written) when any file or folder
+        inside the bundle is a symbolic link; each file is opened without following
+        links as well (:func:`open_regular`)."""
+        for top, dirs, files in os.walk(self.path, followlinks=False):
+            for name in sorted(dirs) + sorted(files):
+                refuse_link(Path(top) / name, self.path)
 
     def read_procedures(self) -> pd.DataFrame:
         f = self.path / "procedures.csv"
+        refuse_link(f, self.path)
         if not f.exists():
             raise FileNotFoundError(f"export bundle {self.path} has no procedures.csv")
-        return conform_catalogue(read_csv_text(f), PROCEDURE_COLUMNS, str(f))
+        return conform_catalogue(read_csv_text(f, self.path), PROCEDURE_COLUMNS, str(f))
 
     def read_agencies(self) -> pd.DataFrame:
         f = self.path / "agencies.csv"
+        refuse_link(f, self.path)
         if not f.exists():
             raise FileNotFoundError(f"export bundle {self.path} has no agencies.csv")
-        return conform_catalogue(read_csv_text(f), AGENCY_COLUMNS, str(f))
+        return conform_catalogue(read_csv_text(f, self.path), AGENCY_COLUMNS, str(f))
 
     def dossier_files(self) -> list[Path]:
+        """The dossier files, sorted; a symbolic link (the folder, or any entry in it) is
+        refused before anything is read."""
         folder = self.path / "dossiers"
-        files = [p for p in folder.glob("*") if p.name.endswith((".jsonl", ".jsonl.gz"))]
-        return sorted(files)
+        refuse_link(folder, self.path)
+        entries = sorted(folder.glob("*"))
+        for p in entries:
+            refuse_link(p, self.path)
+        return [p for p in entries if p.name.endswith((".jsonl", ".jsonl.gz"))]
 
     def iter_records(self, since: str | None = None) -> Iterator[RawBatch]:
         """Every line of every dossier file, as read, in batches of ``BATCH_LINES`` lines.
@@ -80,7 +127,8 @@ class BundleSource:
         decoded whole (:func:`decode_text`: UTF-16, else Windows-1258); a batch that is
         not UTF-8 after UTF-8 ones is read as Windows-1258 from there on, noted in the
         locator."""
-        for f in self.dossier_files():
+        files = self.dossier_files()  # every link refused before the first record is read
+        for f in files:
             yield from self._iter_file(f)
 
     def _iter_file(self, f: Path) -> Iterator[RawBatch]:
@@ -88,7 +136,7 @@ class BundleSource:
         first = True
         note: str | None = None
         line_no = 0
-        for raw_lines in _raw_line_batches(f):
+        for raw_lines in _raw_line_batches(f, self.path):
             if first and raw_lines and raw_lines[0].startswith((b"\xff\xfe", b"\xfe\xff")):
                 yield from self._iter_whole(f)
                 return
@@ -111,13 +159,14 @@ class BundleSource:
             raw_lines = text = None  # type: ignore[assignment]  # free them before the next batch is read
 
     def _iter_whole(self, f: Path) -> Iterator[RawBatch]:
-        raw = f.read_bytes()
+        with open_regular(f, self.path) as fh:
+            raw = fh.read()
         if f.name.endswith(".gz"):
             try:
                 raw = gzip.decompress(raw)
             except (OSError, EOFError):
                 # a gzip cut off mid-stream: keep what can be read
-                raw = _partial_gunzip(f)
+                raw = _partial_gunzip(raw)
         text, note = decode_text(raw)
         lines = text.split("\n")
         if lines and lines[-1] == "":
@@ -125,12 +174,12 @@ class BundleSource:
         yield from _batches(f.relative_to(self.path).as_posix(), lines, 0, note)
 
 
-def _raw_line_batches(f: Path) -> Iterator[list[bytes]]:
+def _raw_line_batches(f: Path, bundle: Path) -> Iterator[list[bytes]]:
     """The file's lines as bytes (without the newline), ``BATCH_LINES`` at a time; a gzip
-    cut off mid-stream gives the lines read before the cut (the last one partial)."""
-    opener = gzip.open if f.name.endswith(".gz") else open
+    cut off mid-stream gives the lines read before the cut (the last one partial). A
+    symbolic link is refused (:func:`open_regular`)."""
     batch: list[bytes] = []
-    with opener(f, "rb") as fh:
+    with open_regular(f, bundle) as plain, (gzip.open(plain, "rb") if f.name.endswith(".gz") else plain) as fh:
         try:
             for line in fh:
                 batch.append(line[:-1] if line.endswith(b"\n") else line)
@@ -176,9 +225,9 @@ def _batches(rel: str, lines: list[str], offset: int, note: str | None) -> Itera
         yield make_batch([locs[i] for i in keep], [recs[i] for i in keep], [errors[i] for i in keep])
 
 
-def _partial_gunzip(path: Path) -> bytes:
+def _partial_gunzip(data: bytes) -> bytes:
     out = bytearray()
-    with gzip.open(path, "rb") as fh:
+    with gzip.open(io.BytesIO(data), "rb") as fh:
         try:
             while True:
                 block = fh.read(1 << 16)
