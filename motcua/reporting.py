@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from motcua.report.exports import csv_safe
 from transforms import period_counts, periods, rpt_appendix
 from transforms.mart_indicator import ONLINE_LEVELS, rollup_map
 from transforms.mart_indicator import build as build_indicators
@@ -287,7 +288,7 @@ def write_explanations(core: Core, year: int, convention: str, agency: str | Non
         rows = _explained(per, fct, col)
         for code, part in rows.groupby("procedure_code"):
             name = explain_file_name(str(code), col)
-            part.to_csv(inside(folder, name), index=False, encoding="utf-8-sig")
+            csv_safe(part).to_csv(inside(folder, name), index=False, encoding="utf-8-sig")
             table = "table1" if col in ("received_online", "received_offline") else "table2"
             links[(table, str(code), col)] = f"explain/{name}"
     return links
@@ -314,7 +315,7 @@ def write_csv(tables, out_dir: Path) -> list[Path]:
     paths = []
     for name, t in (("bieu1", tables.table1), ("bieu2", tables.table2)):
         p = out_dir / f"{name}-{tables.year}.csv"
-        rpt_appendix.with_total(t).to_csv(p, index=False, encoding="utf-8-sig")
+        csv_safe(rpt_appendix.with_total(t)).to_csv(p, index=False, encoding="utf-8-sig")
         paths.append(p)
     return paths
 

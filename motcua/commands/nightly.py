@@ -35,7 +35,7 @@ def stage_progress(enabled: bool | None = None) -> Iterator[None]:
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                  TextColumn("{task.fields[detail]}"), TimeElapsedColumn(),
+                  TextColumn("{task.fields[detail]}", markup=False), TimeElapsedColumn(),
                   console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task("starting", total=len(STEPS), detail="")
 

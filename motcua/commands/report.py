@@ -29,6 +29,7 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
     from motcua import reporting
     from motcua.plans import PlanRegisterError, read_plan_register
     from motcua.report import ReportDataError, write_report
+    from motcua.report.exports import csv_safe
     from motcua.settings import Settings
 
     settings = Settings.from_env(warehouse_url=warehouse)
@@ -46,7 +47,7 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
             from motcua.scoring import load_rules, score
 
             points = score(tables.indicators, load_rules(scoring_file))
-            points.to_csv(target / "diem.csv", index=False, encoding="utf-8-sig")
+            csv_safe(points).to_csv(target / "diem.csv", index=False, encoding="utf-8-sig")
     except (PlanRegisterError, ReportDataError, ValueError) as exc:  # ScoringError is a ValueError
         click.secho(f"motcua report failed: {exc}", fg="red", err=True)
         sys.exit(1)
@@ -79,6 +80,7 @@ def explain(year: int, column: str, procedure: str | None, agency: str | None, c
     """List the dossiers behind one number of tables 1–2: pseudonymised applicant,
     milestones, due, and why each falls in that cell."""
     from motcua import reporting
+    from motcua.report.exports import csv_safe
     from motcua.settings import Settings
 
     settings = Settings.from_env(warehouse_url=warehouse)
@@ -88,7 +90,7 @@ def explain(year: int, column: str, procedure: str | None, agency: str | None, c
         click.secho(f"motcua explain failed: {exc}", fg="red", err=True)
         sys.exit(1)
     if as_csv:
-        click.echo(rows.to_csv(index=False), nl=False)
+        click.echo(csv_safe(rows).to_csv(index=False), nl=False)
         return
     click.echo(f"{len(rows)} dossier(s) in {column} for {year}" + (f", procedure {procedure}" if procedure else ""))
     if len(rows):

@@ -1,9 +1,15 @@
-"""Tables 1 and 2 (with their totals rows) printed in a terminal with ``rich``."""
+"""Tables 1 and 2 (with their totals rows) printed in a terminal with ``rich``.
+
+Names come from the source (procedures, fields, agencies): every cell and the heading's
+agency name is passed to rich as :class:`rich.text.Text` (or escaped), never as markup,
+so that ``[red]`` or ``[/bold]`` in a name is printed as it is."""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from motcua.report.html import cell_text
 from motcua.report.layout import Sheet, build_sheets, period_text
@@ -36,7 +42,7 @@ SHORT_1 = {
 
 
 def _rich_table(sheet: Sheet, short: dict[str, str], skip: tuple[str, ...] = ()) -> Table:
-    table = Table(title=sheet.title, caption=None, show_lines=False, header_style="bold",
+    table = Table(title=Text(sheet.title), caption=None, show_lines=False, header_style="bold",
                   title_style="bold", expand=False)
     keep = [j for j, c in enumerate(sheet.columns) if c.key not in skip]
     for j in keep:
@@ -47,10 +53,10 @@ def _rich_table(sheet: Sheet, short: dict[str, str], skip: tuple[str, ...] = ())
                          max_width=None if numeric else (48 if c.key == "procedure_name" else 24))
     for i, row in enumerate(sheet.rows):
         last = i == len(sheet.rows) - 1
-        table.add_row(*(cell_text(row[j]) for j in keep), end_section=last)
+        table.add_row(*(Text(cell_text(row[j])) for j in keep), end_section=last)
     if sheet.totals is not None:
-        cells = [cell_text(c) for c in sheet.total_cells()]
-        cells[0], cells[1] = "", cells[0]  # "Tổng cộng" under the names, as in the seed
+        cells = [Text(cell_text(c)) for c in sheet.total_cells()]
+        cells[0], cells[1] = Text(""), cells[0]  # "Tổng cộng" under the names, as in the seed
         table.add_row(*(cells[j] for j in keep), style="bold")
     return table
 
@@ -60,6 +66,6 @@ def print_tables(tables: ReportTables, console: Console | None = None) -> None:
     console = console or Console()
     tables, _ = tables.normalized()
     sheets = {s.name: s for s in build_sheets(tables)}
-    console.print(f"[bold]{tables.agency_name}[/bold] — {period_text(tables)}")
+    console.print(f"[bold]{escape(str(tables.agency_name))}[/bold] — {escape(period_text(tables))}")
     console.print(_rich_table(sheets["bieu1"], SHORT_1, skip=("service_url",)))
     console.print(_rich_table(sheets["bieu2"], SHORT_2))

@@ -4,6 +4,12 @@ One file per table (``bieu1`` … ``bieu4``, ``bieu06``, ``chiso``), the rows of
 corresponding :class:`~motcua.report.model.ReportTables` frame with its column names
 (no totals row: totals are the sums of the rows), dates as ISO ``yyyy-mm-dd`` in the
 CSV and ``date32`` in Parquet, counts as nullable integers.
+
+Every CSV the package writes goes through :func:`csv_safe`: a text cell that begins
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (a procedure or agency name
+from the source, say) is written with a leading ``'`` so that a spreadsheet shows it
+as text instead of evaluating it as a formula (CSV injection, as OWASP recommends).
+Parquet keeps the values as they are.
 """
 
 from __future__ import annotations
@@ -22,6 +28,27 @@ from motcua.report.model import (
     FLOAT_COLUMNS,
     ReportTables,
 )
+
+#: what makes a spreadsheet read a cell as a formula (or hide its beginning)
+FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe_cell(value: object) -> object:
+    """``value`` with a leading ``'`` when it is text that a spreadsheet would read as a
+    formula; anything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_LEADS):
+        return "'" + value
+    return value
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells cannot be read as formulas (:func:`csv_safe_cell`);
+    numbers, dates and missing values untouched."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
+            out[c] = out[c].map(csv_safe_cell, na_action="ignore")
+    return out
 
 
 def arrow_schema(name: str) -> pa.Schema:
@@ -77,7 +104,7 @@ def write_exports(tables: ReportTables, out_dir: Path) -> dict[str, Path]:
         out = df.copy()
         for c in DATE_COLUMNS.get(frame, ()):
             out[c] = out[c].map(lambda v: "" if v is None else v.isoformat())
-        out.to_csv(csv_path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        csv_safe(out).to_csv(csv_path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
         pq_path = out_dir / f"{name}.parquet"
         pq.write_table(to_arrow(frame, df), pq_path)
         paths[f"{name}_csv"] = csv_path

@@ -14,6 +14,10 @@ booleans. Columns the tables lack are left out of the records; extra columns are
 ignored.
 
 :meth:`DatabaseSource.iter_records` reads ``ho_so`` rows with ``NgayCapNhat >= since``
+minus ``overlap_seconds`` (default 3600, as the HTTP source: a transaction that commits
+late with an older stamp is still read the next night), and every row whose
+``NgayCapNhat`` is NULL or unreadable (passed on as it is, so that staging quarantines it
+with its reason ``updated_at_invalid`` instead of it being dropped unseen),
 through a server-side cursor (``stream_results``), ``chunk_size`` rows at a time, looks up
 each chunk's history entries on a second connection, and yields one batch per chunk:
 each record is the dossier's snapshot reassembled as JSON (``ho_so`` row + its
@@ -103,14 +107,23 @@ class DatabaseSource:
 
     ``url`` is any SQLAlchemy URL (``mysql+pymysql://user@host/db``,
     ``postgresql+psycopg://…``, ``sqlite:///file``); ``chunk_size`` is the number of
-    ``ho_so`` rows fetched and yielded at a time.
+    ``ho_so`` rows fetched and yielded at a time; ``overlap_seconds`` how far before
+    ``since`` to start reading (late commits with older stamps); other keyword arguments
+    go to :func:`sqlalchemy.create_engine`.
     """
 
-    def __init__(self, url: str, chunk_size: int = 5000, **engine_options: Any) -> None:
+    def __init__(
+        self, url: str, chunk_size: int = 5000, overlap_seconds: float = 3600, **engine_options: Any
+    ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
+        if overlap_seconds < 0:
+            raise ValueError("overlap_seconds must not be negative")
         self.url = url
         self.chunk_size = chunk_size
+        self.overlap_seconds = overlap_seconds
+        #: rows passed on without a readable NgayCapNhat (staging quarantines them)
+        self.unstamped = 0
         self.name = "database"
         self._engine_options = engine_options
         self._engine: sa.Engine | None = None
@@ -159,17 +172,26 @@ class DatabaseSource:
     # -- records ------------------------------------------------------------
 
     def iter_records(self, since: str | None = None) -> Iterator[RawBatch]:
-        """Snapshots of the dossiers with ``NgayCapNhat >= since`` (all when None).
+        """Snapshots of the dossiers with ``NgayCapNhat >= since`` minus the overlap window
+        (all when None), and of those whose ``NgayCapNhat`` is NULL or unreadable.
 
-        The SQL filter is a little wider than ``since`` (string columns may hold the
-        contract's other timestamp forms: date only, ``Z``/offset, ISO), and rows are then
-        kept when their ``NgayCapNhat``, as a local instant, is ``>= since``.
+        The SQL filter is a little wider than the lower bound (string columns may hold
+        the contract's other timestamp forms: date only, ``Z``/offset, ISO), and rows are
+        then kept when their ``NgayCapNhat``, as a local instant, is ``>=`` it. A row
+        without a readable ``NgayCapNhat`` cannot be placed in time, so it is never
+        filtered out: it is passed on as it is (and counted in :attr:`unstamped`), and
+        staging quarantines it (``updated_at_invalid``). Rows that are re-read every
+        night that way are quarantined once (the quarantine is keyed by the record).
+        Limit: a text value that sorts as an older stamp (it begins ``19``/``20`` and
+        is below the bound) but does not parse is not re-read; a full run reads it.
         """
         since_stamp = None
+        self.unstamped = 0
         if since is not None:
             since_stamp = contract_stamp(since)
             if since_stamp is None:
                 raise ValueError(f"since: not a timestamp: {since!r}")
+            since_stamp = shift_stamp(since_stamp, -self.overlap_seconds)
         ho_so = self._table("ho_so")
         history = self._table("qua_trinh_xu_ly")
         if "MaHoSo" not in ho_so.c or "MaHoSo" not in history.c:
@@ -188,10 +210,11 @@ class DatabaseSource:
                 dossiers: list[dict[str, Any]] = []
                 for row in rows:
                     snap = _row_dict(names, row)
-                    if since_stamp is not None:
-                        stamp = contract_stamp(snap.get("NgayCapNhat"))
-                        if stamp is None or stamp < since_stamp:
-                            continue
+                    stamp = contract_stamp(snap.get("NgayCapNhat"))
+                    if stamp is None:
+                        self.unstamped += 1  # passed on: staging quarantines it with its reason
+                    elif since_stamp is not None and stamp < since_stamp:
+                        continue
                     dossiers.append(snap)
                 if not dossiers:
                     continue
@@ -206,13 +229,21 @@ class DatabaseSource:
 
     @staticmethod
     def _since_clause(column: sa.Column, since_stamp: str) -> sa.ColumnElement[bool]:
+        # NULL and unreadable values are always read (staging quarantines them)
         if isinstance(column.type, (sa.DateTime, sa.Date)):
-            return column >= dt.datetime.strptime(since_stamp, "%Y%m%d%H%M%S")
+            return sa.or_(column >= dt.datetime.strptime(since_stamp, "%Y%m%d%H%M%S"), column.is_(None))
         # one day of slack covers offsets (Z, ±HH:MM) and date-only values; ISO forms
-        # ("2023-01-18...") sort below digits, so they get their own clause
+        # ("2023-01-18...") sort below digits, so they get their own clause; text that
+        # sorts above the bound (letters) is read by the first clause, text below "19"
+        # (empty, blanks, punctuation, "12/03/…") cannot be a readable stamp
         day = shift_stamp(since_stamp, -86400)
         iso = f"{day[:4]}-{day[4:6]}-{day[6:8]}"
-        return sa.or_(column >= day[:8], sa.and_(column.like("____-%"), column >= iso))
+        return sa.or_(
+            column >= day[:8],
+            sa.and_(column.like("____-%"), column >= iso),
+            column.is_(None),
+            column < "19",
+        )
 
     @staticmethod
     def _history(

@@ -52,7 +52,7 @@ def check_source(url: str, bundle) -> DatabaseSource:
     assert counts["skipped_lines"] == bundle.bad_lines and counts["converted_values"] == 0
     assert counts["qua_trinh_xu_ly"] == sum(len(s["QuaTrinhXuLy"]) for s in bundle.current.values())
 
-    source = DatabaseSource(url, chunk_size=8)
+    source = DatabaseSource(url, chunk_size=8, overlap_seconds=0)  # exact `since`, no overlap window
     records, batches = read_all(source)
     assert records == bundle.current  # same JSON content, history in stored order
     assert batches == 7  # 50 rows in chunks of 8
