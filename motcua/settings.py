@@ -71,6 +71,9 @@ class Settings:
             else:
                 values[f.name] = env
         values.update({k: v for k, v in overrides.items() if v is not None})
+        for name in ("data_dir", "calendar_overrides"):  # a folder given as text (CLI, flow parameter)
+            if isinstance(values.get(name), str):
+                values[name] = Path(values[name])  # type: ignore[arg-type]
         s = cls(**values)  # type: ignore[arg-type]
         if not 0 <= s.quarantine_threshold <= 1:
             raise SettingsError(f"quarantine threshold must be between 0 and 1, got {s.quarantine_threshold}")
