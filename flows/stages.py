@@ -626,16 +626,10 @@ def _typed_fct(fct: pd.DataFrame) -> pd.DataFrame:
 
 def iter_fct(conn: sa.Connection, columns: list[str] | None = None, where: sa.ColumnElement[bool] | None = None,
              chunk: int = FCT_CHUNK) -> Iterator[pd.DataFrame]:
-    """core.fct_dossier in chunks of at most ``chunk`` rows, memory bounded by a chunk.
-    On DuckDB one streamed scan in no particular order (its facts have no key index to
-    page on); elsewhere keyset pagination in dossier-code order over the primary key."""
+    """core.fct_dossier in chunks of ``chunk`` rows, in dossier-code order (keyset
+    pagination: the same SQL on every engine, memory bounded by a chunk)."""
     t = schema.fct_dossier
     cols = [t.c[c] for c in (columns or [c.name for c in t.columns])]
-    if conn.dialect.name == "duckdb":
-        q = sa.select(*cols)
-        for df in load.iter_frames_duckdb(conn, q if where is None else q.where(where), chunk):
-            yield _typed_fct(df)
-        return
     last = None
     while True:
         q = sa.select(*cols).order_by(t.c.dossier_code).limit(chunk)
