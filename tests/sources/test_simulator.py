@@ -111,6 +111,15 @@ def _naive(client: httpx.Client, size: int) -> set[tuple[str, str]]:
     return {(i["MaHoSo"], i["NgayCapNhat"]) for i in items}
 
 
+def _settled(sim: Simulator, attr: str, n: int, seconds: float = 10.0) -> list:
+    """The server adds its changes after it has sent a page: wait (bounded) until the
+    handler thread has added ``n`` of them, instead of racing it."""
+    deadline = time.monotonic() + seconds
+    while len(getattr(sim, attr)) < n and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return getattr(sim, attr)
+
+
 def test_mid_paging_changes_defeat_a_naive_client(bundle):
     """New snapshots added after page 1 spill past the total_pages a naive client read first."""
     with Simulator(bundle.path, mid_paging_changes=25, seed=1) as sim, httpx.Client(base_url=sim.url) as client:
@@ -129,7 +138,7 @@ def test_late_changes_land_behind_the_client(bundle):
     with Simulator(bundle.path, late_changes=3, late_window_s=900, seed=2) as sim, \
             httpx.Client(base_url=sim.url) as client:
         naive = _naive(client, size=10)
-        assert len(sim.added_late) == 3 and naive == bundle.keys
+        assert len(_settled(sim, "added_late", 3)) == 3 and naive == bundle.keys
         newest = max(bundle.stamps.values())
         assert all(newest > stamp >= shift(newest, -900) for _, stamp in sim.added_late)
         everything = {(i["MaHoSo"], i["NgayCapNhat"]) for i in _all_pages(client)}
