@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import pandas as pd
 import pyarrow as pa
@@ -328,6 +328,24 @@ def read_arrow(conn: Connection, query: sa.Select | sa.Table) -> pa.Table:
         t = _arrow_type_of(col.type)
         arrays.append(pa.array(values, type=t) if t is not None else pa.array(values))
     return pa.Table.from_arrays(arrays, names=names)
+
+
+def iter_frames_duckdb(conn: Connection, query: sa.Select | sa.Table, chunk: int) -> Iterator[pd.DataFrame]:
+    """A DuckDB select streamed in one pass, at most ``chunk`` rows a frame (dtypes as
+    :func:`read_frame`'s), in the query's order (none without an ORDER BY): DuckDB runs
+    the query once (a sort once, spilling under its memory limit) and hands the result
+    over batch by batch, where paging would re-run it per page. The result is read on a
+    connection of its own (DuckDB shares the open database inside a process), so the
+    caller may query ``conn`` between chunks; it sees what is committed."""
+    if conn.dialect.name != "duckdb":
+        raise ValueError(f"iter_frames_duckdb on {conn.dialect.name}")
+    stmt = _select(query)
+    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    with conn.engine.connect() as own:
+        reader = own.connection.driver_connection.sql(sql).to_arrow_reader(chunk)
+        for batch in reader:  # at most ``chunk`` rows each
+            if batch.num_rows:
+                yield _conform(pa.Table.from_batches([batch]), stmt).to_pandas(types_mapper=_nullable_types)
 
 
 def read_frame(conn: Connection, query: sa.Select | sa.Table) -> pd.DataFrame:

@@ -238,3 +238,41 @@ def test_upsert_on_a_fact_table_replaces_by_its_grain(warehouse_url):  # noqa: F
     finally:
         engine.dispose()
     assert [tuple(r) for r in got] == [("H1", 1, 2), ("H1", 2, 9), ("H2", 1, 2), ("H3", 1, 2)]
+def test_duckdb_facts_stream_in_one_pass_of_bounded_chunks(tmp_path):
+    """core.fct_dossier read chunk by chunk on DuckDB: every row once, no chunk over the
+    size, the same dtypes as one read, and the connection free for queries in between;
+    ordered, the chunks are consecutive ranges of dossier codes."""
+    from flows.stages import iter_fct
+
+    engine = make_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
+    create_schema(engine)
+    t = schema.fct_dossier
+    order = [7, 2, 9, 0, 4, 10, 1, 8, 3, 6, 5]  # inserted out of order
+    rows = [{"dossier_code": f"H{i:02d}", "procedure_code": "1.000001", "agency_code": "A1", "status_code": 9,
+             "is_received": i % 2 == 0, "procedure_known": True, "agency_known": True,
+             "updated_at": dt.datetime(2019, 3, 1 + i), "record_hash": f"h{i}", "rating": None if i % 3 else i}
+            for i in order]
+    try:
+        with engine.begin() as conn:
+            conn.execute(t.insert(), rows)
+        with engine.connect() as conn:
+            whole = load.read_frame(conn, t)
+            chunks = []
+            for df in iter_fct(conn, ["dossier_code", "is_received", "rating", "updated_at"], chunk=3,
+                               ordered=False):
+                chunks.append(df)
+                assert conn.exec_driver_sql("SELECT count(*) FROM core.fct_dossier").scalar() == 11
+            mine = list(iter_fct(conn, ["dossier_code"], where=t.c.is_received, chunk=4, ordered=False))
+            sorted_chunks = list(iter_fct(conn, ["dossier_code"], chunk=3))
+    finally:
+        engine.dispose()
+    assert all(0 < len(c) <= 3 for c in chunks) and len(chunks) >= 4
+    got = pd.concat(chunks, ignore_index=True).sort_values("dossier_code", ignore_index=True)
+    assert got["dossier_code"].tolist() == [f"H{i:02d}" for i in range(11)]
+    for c in ("is_received", "rating"):
+        assert got[c].dtype == whole[c].dtype, c
+        assert got[c].tolist() == whole.sort_values("dossier_code")[c].tolist()
+    assert sorted(pd.concat(mine)["dossier_code"]) == [f"H{i:02d}" for i in range(0, 11, 2)]
+    # ordered: one sorted stream cut into chunks of at most 3 (DuckDB's batches gathered)
+    assert all(0 < len(c) <= 3 for c in sorted_chunks)
+    assert pd.concat(sorted_chunks)["dossier_code"].tolist() == [f"H{i:02d}" for i in range(11)]
