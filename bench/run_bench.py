@@ -86,6 +86,9 @@ def run_motcua(bundle: Path, work: Path, validate: bool, dask: str | None = None
         "records_read": staged["records_read"],
         "records_quarantined": staged["records_quarantined"],
         "shards": staged["shards"],
+        # staging's worker processes (one per core by default): each one's peak, and how many
+        "staging_workers": staged.get("workers"),
+        "staging_worker_peak_rss_mb": staged.get("worker_peak_rss_mb"),
         "buckets": staged["buckets"],
         "dossiers_changed": loaded.get("dossiers_changed"),
         "plan": {"all": plan["all"], "intervals": plan["intervals"]},

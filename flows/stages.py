@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import resource
 import shutil
 import threading
 import time
@@ -181,6 +182,17 @@ def bucket_of(codes: pd.Series, buckets: int) -> np.ndarray:
     return (h % np.uint64(buckets)).astype("int64")
 
 
+def shard_size(records: int, per_shard: int, workers: int) -> int:
+    """Records a shard, at most ``per_shard`` (``MOTCUA_SHARD_RECORDS``), evened out so
+    that the shards fill every round of ``workers`` processes: 5 shards on 2 workers
+    take 3 rounds, 6 smaller ones take 3 shorter rounds."""
+    shards = max(1, -(-int(records) // per_shard))
+    if workers <= 1 or shards <= 1:
+        return per_shard
+    shards = -(-shards // workers) * workers
+    return max(1, -(-int(records) // shards))
+
+
 def plan_shards(files: list[str], per_shard: int) -> list[dict]:
     """Group consecutive raw files into shards of about ``per_shard`` records
     (``MOTCUA_SHARD_RECORDS``): the coarse unit of parallel work, a Prefect task each (on
@@ -305,7 +317,9 @@ def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buck
     flush()
     if buckets > 1:
         parts = _regroup(parts, buckets, out_dir, tag)
-    return {"shard": shard["shard"], "pid": os.getpid(), "parts": parts, "quarantine_parts": q_parts,
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # this process's, so far
+    return {"shard": shard["shard"], "pid": os.getpid(), "peak_rss_mb": round(peak_mb, 1),
+            "parts": parts, "quarantine_parts": q_parts,
             "records_read": shard["records"],
             "records_loaded": counts["loaded"], "records_quarantined": counts["quarantined"],
             "records_flagged": counts["flagged"]}
@@ -353,12 +367,20 @@ def sequential(calls: list[dict]) -> list[dict]:
 def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True,
           mapper: Mapper | None = None) -> dict:
     """Stage every raw record, shard by shard (see :func:`stage_shard`); check that every
-    record read is loaded or quarantined."""
-    shards = plan_shards(extracted["raw_files"], settings.shard_records)
+    record read is loaded or quarantined. Without a ``mapper``, shards run on
+    ``settings.workers`` processes (one per core by default; see :mod:`flows.processes`)
+    when there are several, else in this process."""
+    from flows.processes import default_workers, process_mapper
+
+    workers = settings.workers or default_workers()
+    shards = plan_shards(extracted["raw_files"], shard_size(extracted["records_read"], settings.shard_records,
+                                                            1 if mapper else workers))
     buckets = bucket_count(extracted["records_read"], settings.bucket_records)
     calls = [{"run": run, "settings": settings, "extracted": extracted, "shard": s, "buckets": buckets,
               "validate": validate} for s in shards]
-    results = (mapper or sequential)(calls)
+    if mapper is None:
+        mapper = process_mapper(workers) if workers > 1 and len(calls) > 1 else sequential
+    results = mapper(calls)
     results = sorted(results, key=lambda r: r["shard"])
     loaded = sum(r["records_loaded"] for r in results)
     quarantined = sum(r["records_quarantined"] for r in results)
@@ -369,6 +391,8 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True,
     parts = [p for r in results for p in r["parts"]]
     run.counts.update(records_loaded=loaded, records_quarantined=quarantined, records_flagged=warnings)
     return {"parts": parts, "buckets": buckets, "shards": len(shards), "shard_pids": sorted({r["pid"] for r in results}),
+            "workers": len({r["pid"] for r in results}),
+            "worker_peak_rss_mb": max((r.get("peak_rss_mb", 0.0) for r in results), default=0.0),
             "record_parts": [p["records"] for p in parts],
             "history_parts": [p["history"] for p in parts if p["history"]],
             "quarantine_parts": [q for r in results for q in r["quarantine_parts"]],

@@ -44,6 +44,8 @@ class Settings:
         "help": "raw records per staging shard (the unit of parallel work)"})
     bucket_records: int = field(default=125_000, metadata={
         "help": "records per load bucket (load memory is bounded by one bucket)"})
+    workers: int = field(default=0, metadata={
+        "help": "processes that stage the shards of a run (0: one per core; 1: in this process)"})
     dask: str | None = field(default=None, metadata={
         "help": "stage shards on Dask: a scheduler address (tcp://host:8786), or local[:N] for a "
                 "LocalCluster of N worker processes; unset: in this process"})
@@ -63,7 +65,7 @@ class Settings:
                     values[f.name] = float(env)
                 except ValueError as exc:
                     raise SettingsError(f"MOTCUA_QUARANTINE_THRESHOLD must be a number, got {env!r}") from exc
-            elif f.name in ("raw_retention_days", "batch_records", "shard_records", "bucket_records"):
+            elif f.name in ("raw_retention_days", "batch_records", "shard_records", "bucket_records", "workers"):
                 try:
                     values[f.name] = int(env)
                 except ValueError as exc:
@@ -80,6 +82,8 @@ class Settings:
         for name in ("batch_records", "shard_records", "bucket_records"):
             if getattr(s, name) < 1:
                 raise SettingsError(f"MOTCUA_{name.upper()} must be at least 1, got {getattr(s, name)}")
+        if s.workers < 0:
+            raise SettingsError(f"MOTCUA_WORKERS must be 0 (one per core) or more, got {s.workers}")
         return s
 
 

@@ -1,7 +1,7 @@
 """Partitioned work: the run split into staging shards and load buckets gives the same
-warehouse as the run in one piece, and the shards staged on a Dask ``LocalCluster`` of
-two worker processes (Prefect's Dask task runner) give the same marts as the run in one
-process."""
+warehouse as the run in one piece, whether the shards are staged in the run's process,
+on a pool of two worker processes (the default on a machine with two cores) or on a
+Dask ``LocalCluster`` of two worker processes (Prefect's Dask task runner)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ CORE = ("core.fct_dossier", "core.fct_dossier_event", "audit.quarantine")
 # the sample's 6 dossier files hold 1,091, 1,022, 746, 694, 694 and 320 records (4,567):
 # shards of at most 1,500 records (whole files) are {1091}, {1022}, {746, 694}, {694, 320};
 # 700-record buckets: ceil(4567 / 700) = 7 load buckets
-SMALL = {"shard_records": 1500, "bucket_records": 700}
+SMALL = {"shard_records": 1500, "bucket_records": 700, "workers": 1}
 
 
 def _sorted(df: pd.DataFrame, drop: tuple[str, ...] = ()) -> pd.DataFrame:
@@ -46,6 +46,33 @@ def test_shards_and_buckets_give_the_same_warehouse(sample, tmp_path):
     for t in MARTS:
         pd.testing.assert_frame_equal(_sorted(read_table(url, t)), _sorted(read_table(one, t)), obj=t)
     # the same facts, events and quarantine (run ids and load times differ)
+    drop = ("run_id", "quarantined_at", "resolved_run_id")
+    for t in CORE:
+        pd.testing.assert_frame_equal(_sorted(read_table(url, t), drop), _sorted(read_table(one, t), drop), obj=t)
+
+
+def test_shard_size_fills_every_round_of_workers():
+    from flows.stages import shard_size
+
+    assert shard_size(4567, 1500, 1) == 1500  # ceil(4567 / 1500) = 4 shards, as planned
+    assert shard_size(4567, 1500, 2) == 1142  # 4 shards, already 2 rounds of 2: 4567 / 4
+    assert shard_size(4567, 1500, 3) == 762  # 4 shards -> 6 (2 rounds of 3): ceil(4567 / 6)
+    assert shard_size(4_437_974, 1_000_000, 2) == 739_663  # 5 -> 6 shards: 3 rounds, not 3 with one idle
+    assert shard_size(443_747, 1_000_000, 2) == 1_000_000  # one shard: nothing to share
+    assert shard_size(0, 1_000_000, 2) == 1_000_000
+
+
+def test_worker_processes_give_the_same_warehouse(sample, tmp_path):
+    tmp, one = sample
+    url = f"duckdb:///{tmp_path / 'pool.duckdb'}"
+    result = run_pipeline(tmp / "bundle", url, tmp_path / "var", **{**SMALL, "workers": 2})
+    staged = result["staged"]
+    # shards of at most 1,142 records (whole files): {1091}, {1022}, {746}, {694}, {694, 320}
+    assert staged["shards"] == 5
+    assert staged["shard_pids"] and os.getpid() not in staged["shard_pids"]
+    assert staged["records_loaded"] + staged["records_quarantined"] == staged["records_read"] == 4567
+    for t in MARTS:
+        pd.testing.assert_frame_equal(_sorted(read_table(url, t)), _sorted(read_table(one, t)), obj=t)
     drop = ("run_id", "quarantined_at", "resolved_run_id")
     for t in CORE:
         pd.testing.assert_frame_equal(_sorted(read_table(url, t), drop), _sorted(read_table(one, t), drop), obj=t)
