@@ -506,11 +506,12 @@ def warehouse_table(warehouse_url: str, year: int, table: int, convention: str =
             and not Path(url.database).expanduser().exists():
         raise ValueError(f"no warehouse at {warehouse_url} (run `motcua run` first, or pass --no-warehouse)")
     try:
-        core = reporting.scoped(reporting.load_core(warehouse_url), agency)
+        core = reporting.scoped(reporting.load_core(warehouse_url, year, convention, agency), agency)
     except sa.exc.SQLAlchemyError as exc:
         raise ValueError(f"cannot read the warehouse {warehouse_url}: {str(exc).splitlines()[0]}") from exc
     start, end = reporting.period_of(year, convention)
-    counts = rpt_appendix.counts_for_period(core.fct, core.dim_procedure, start, end)
+    counts = rpt_appendix.counts_for_period(core.fct, core.dim_procedure, start, end,
+                                            names=reporting.recorded_names(core))
     return (rpt_appendix.table1(counts) if table == 1 else rpt_appendix.table2(counts)).reset_index(drop=True)
 
 

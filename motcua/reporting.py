@@ -40,20 +40,68 @@ SCOPE = "*"
 
 @dataclass
 class Core:
-    """The warehouse's core tables, read once."""
+    """What a report reads: the dossier facts (when loaded for a period, only those that
+    reach it, in the agency scope: see :func:`load_core`) and the two dimensions;
+    ``names`` (how often each procedure code was recorded under each name, by agency)
+    and ``agency_codes`` (every agency code on a fact) are counted over every fact."""
 
     fct: pd.DataFrame
     dim_procedure: pd.DataFrame
     dim_agency: pd.DataFrame
+    names: pd.DataFrame | None = None
+    agency_codes: frozenset[str] | None = None
 
 
-def load_core(warehouse_url: str) -> Core:
-    from flows.stages import read_core
+REPORT_FCT_COLUMNS = [
+    "dossier_code", "agency_code", "procedure_code", "procedure_name_recorded", "is_received", "intake_at",
+    "ended_at", "due_date", "resolved_at", "withdrawn_at", "resolution_class", "channel_code", "rating",
+    "paid_online", "digitised", "processing_working_days", "applicant_pseudonym",
+]
+"""The fct_dossier columns reports and explanations use."""
 
+
+def load_core(warehouse_url: str, year: int | None = None, convention: str = "calendar",
+              agency: str | None = None) -> Core:
+    """The core, read for a report of ``year`` (every fact when None): only the facts
+    that can count in its period (received by its end and not ended before its start:
+    every cell of tables 1–2, the indicators and the months is about such dossiers),
+    only the agencies in ``agency``'s scope, only :data:`REPORT_FCT_COLUMNS`. Recorded
+    names and agency codes are counted by the warehouse over every fact, so the report
+    reads one period's dossiers, not the whole history."""
+    import sqlalchemy as sa
+
+    from flows.stages import iter_fct, read_dims
+    from warehouse import load, schema
+
+    t = schema.fct_dossier
     engine = make_engine(warehouse_url)
     try:
         with engine.connect() as conn:
-            return Core(*read_core(conn))
+            dim_proc, dim_ag = read_dims(conn)
+            codes = frozenset(str(c) for (c,) in conn.execute(
+                sa.select(t.c.agency_code).where(t.c.agency_code.is_not(None)).distinct()))
+            names = load.read_frame(conn, sa.select(
+                t.c.agency_code, t.c.procedure_code, t.c.procedure_name_recorded, sa.func.count().label("n"))
+                .group_by(t.c.agency_code, t.c.procedure_code, t.c.procedure_name_recorded))
+            core = Core(pd.DataFrame(), dim_proc, dim_ag, names, codes)
+            where = []
+            if year is not None:
+                start, end = period_of(year, convention)
+                after_end = dt.datetime.combine(end + dt.timedelta(days=1), dt.time())
+                where += [sa.or_(t.c.intake_at.is_(None), t.c.intake_at < after_end),
+                          sa.or_(t.c.ended_at.is_(None), t.c.ended_at >= dt.datetime.combine(start, dt.time()))]
+            members = agency_members(core, agency)
+            if members is not None:
+                where.append(t.c.agency_code.in_(sorted(members)))
+            parts = list(iter_fct(conn, REPORT_FCT_COLUMNS, where=sa.and_(*where) if where else None,
+                                  ordered=False))
+            core.fct = (pd.concat(parts, ignore_index=True) if parts else
+                        load.read_frame(conn, sa.select(*[t.c[c] for c in REPORT_FCT_COLUMNS]).limit(0)))
+            if not parts:
+                from flows.stages import _typed_fct
+
+                core.fct = _typed_fct(core.fct)
+            return core
     finally:
         engine.dispose()
 
@@ -62,7 +110,9 @@ def agency_members(core: Core, agency: str | None) -> set[str] | None:
     """Agency codes at or under ``agency`` (as it was or today); None = everything."""
     if not agency:
         return None
-    codes = pd.concat([core.fct["agency_code"], core.dim_procedure["agency_code"], core.dim_agency["agency_code"]])
+    codes = pd.concat([core.fct["agency_code"] if "agency_code" in core.fct else pd.Series(dtype="string"),
+                       pd.Series(sorted(core.agency_codes or ()), dtype="string"),
+                       core.dim_procedure["agency_code"], core.dim_agency["agency_code"]])
     ru = rollup_map(core.dim_agency, codes.dropna())
     members = set(ru.loc[ru["rollup_code"] == agency, "agency_code"])
     if not members:
@@ -74,8 +124,18 @@ def scoped(core: Core, agency: str | None) -> Core:
     members = agency_members(core, agency)
     if members is None:
         return core
+    names = core.names[core.names["agency_code"].isin(members)] if core.names is not None else None
     return Core(core.fct[core.fct["agency_code"].isin(members)],
-                core.dim_procedure[core.dim_procedure["agency_code"].isin(members)], core.dim_agency)
+                core.dim_procedure[core.dim_procedure["agency_code"].isin(members)], core.dim_agency,
+                names, core.agency_codes)
+
+
+def recorded_names(core: Core) -> pd.DataFrame:
+    """Recorded procedure names (counts) over every fact in ``core``'s scope; from its
+    facts when the warehouse did not count them."""
+    if core.names is None:
+        return core.fct
+    return core.names.drop(columns="agency_code")
 
 
 def period_of(year: int, convention: str) -> tuple[dt.date, dt.date]:
@@ -83,9 +143,19 @@ def period_of(year: int, convention: str) -> tuple[dt.date, dt.date]:
 
 
 def latest_year(warehouse_url: str) -> int | None:
-    fct = load_core(warehouse_url).fct
-    r = fct.loc[fct["is_received"].astype(bool), "intake_at"]
-    return None if r.empty else int(r.max().year)
+    """The year of the latest intake of a received dossier (None: no dossier)."""
+    import sqlalchemy as sa
+
+    from warehouse import schema
+
+    t = schema.fct_dossier
+    engine = make_engine(warehouse_url)
+    try:
+        with engine.connect() as conn:
+            latest = conn.execute(sa.select(sa.func.max(t.c.intake_at)).where(t.c.is_received)).scalar()
+    finally:
+        engine.dispose()
+    return None if latest is None else pd.Timestamp(latest).year
 
 
 def _single(start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -123,10 +193,10 @@ def build_report(warehouse_url: str, year: int, convention: str = "calendar", ag
     """Every table of the annual report for ``year`` (``ReportTables``)."""
     from motcua.report import ReportTables
 
-    full = core or load_core(warehouse_url)
+    full = core or load_core(warehouse_url, year, convention, agency)
     c = scoped(full, agency)
     start, end = period_of(year, convention)
-    counts = rpt_appendix.counts_for_period(c.fct, c.dim_procedure, start, end)
+    counts = rpt_appendix.counts_for_period(c.fct, c.dim_procedure, start, end, names=recorded_names(c))
     table1, table2 = rpt_appendix.table1(counts), rpt_appendix.table2(counts)
 
     by_field = counts.assign(field_name=counts["field_name"].fillna("(không rõ lĩnh vực)")).groupby(
@@ -303,7 +373,7 @@ def explain(warehouse_url: str, year: int, column: str, procedure: str | None = 
     col = COLUMN_ALIASES.get(column.strip("()"), column)
     if col not in WHY:
         raise ValueError(f"unknown column {column!r}; one of {sorted(WHY)} or (4)…(12)")
-    c = scoped(core or load_core(warehouse_url), agency)
+    c = scoped(core or load_core(warehouse_url, year, convention, agency), agency)
     start, end = period_of(year, convention)
     per, fct = _per_dossier(c, start, end, procedure)
     return _explained(per, fct, col)
@@ -368,7 +438,7 @@ def publish_figures(warehouse_url: str, year: int, convention: str, agency: str 
     from warehouse import schema
     from warehouse.engine import create_schema
 
-    current = figures(core or load_core(warehouse_url), year, convention, agency)
+    current = figures(core or load_core(warehouse_url, year, convention, agency), year, convention, agency)
     scope = agency or SCOPE
     t = schema.publication
     engine = make_engine(warehouse_url)

@@ -24,12 +24,14 @@ TABLE2_COLUMNS = ["procedure_code", "procedure_name", "field_name", "received_to
 
 
 def counts_for_period(fct: pd.DataFrame, dim_procedure: pd.DataFrame, start: dt.date, end: dt.date,
-                      keys: tuple[str, ...] = ("procedure_code",)) -> pd.DataFrame:
-    """All measures for the single period [start, end], per ``keys``, with names."""
+                      keys: tuple[str, ...] = ("procedure_code",), names: pd.DataFrame | None = None) -> pd.DataFrame:
+    """All measures for the single period [start, end], per ``keys``, with names (of
+    codes not in the catalogue: as recorded most often in ``names``, the
+    ``recorded_names`` counts, else in ``fct``)."""
     grid = pd.DataFrame({"period_start": [pd.Timestamp(start)], "period_end": [pd.Timestamp(end)]})
     c = period_counts.add_totals(period_counts.count(fct, grid, list(keys)))
     if "procedure_code" in keys:
-        c = procedure_names(c, dim_procedure, fct)
+        c = procedure_names(c, dim_procedure, fct if names is None else names)
     return c
 
 

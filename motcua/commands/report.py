@@ -35,7 +35,7 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
     settings = Settings.from_env(warehouse_url=warehouse)
     try:
         plans = read_plan_register(plans_file) if plans_file else None
-        core = reporting.load_core(settings.warehouse_url)
+        core = reporting.load_core(settings.warehouse_url, year, convention, agency)
         tables = reporting.build_report(settings.warehouse_url, year, convention, agency, plans, core=core)
         target = Path(out_dir) if out_dir else Path(settings.data_dir) / "reports" / str(year)
         tables.explain_links = reporting.write_explanations(core, year, convention, agency, target)

@@ -161,3 +161,37 @@ def test_marts_equal_report_counts_for_the_calendar_year(sample_run):
     mart = read_table(sample_run["url"], "mart.dossier_resolution")
     y = mart[(mart["period_type"] == "year") & (pd.to_datetime(mart["period_start"]) == pd.Timestamp("2019-01-01"))]
     assert int(y["received_total"].sum()) == 477 and int(y["resolved_on_time"].sum()) == 477
+
+
+def _report_frames(tables) -> dict[str, pd.DataFrame]:
+    return {k: v for k, v in vars(tables).items() if isinstance(v, pd.DataFrame)}
+
+
+def test_a_period_core_gives_the_same_report_as_every_fact(sample_run):
+    """``load_core`` for a year reads only the facts that reach its period (and the
+    scope's agencies): every table, explanation and published figure equals the one
+    computed from every fact, for every year of the sample, both conventions, whole
+    and agency scopes; and it does read fewer facts."""
+    url, whole = sample_run["url"], sample_run["core"]
+    years = sorted(whole.fct.loc[whole.fct["is_received"].astype(bool), "intake_at"].dt.year.unique())
+    agencies = sorted(whole.fct["agency_code"].dropna().unique())
+    assert len(years) >= 2 and agencies
+    fewer = False
+    for year in years:
+        for convention in ("calendar", "decree09"):
+            for agency in (None, agencies[0]):
+                part = reporting.load_core(url, int(year), convention, agency)
+                fewer |= len(part.fct) < len(whole.fct)
+                got = reporting.build_report(url, int(year), convention, agency, core=part)
+                want = reporting.build_report(url, int(year), convention, agency, core=whole)
+                for name, frame in _report_frames(want).items():
+                    pd.testing.assert_frame_equal(_report_frames(got)[name].reset_index(drop=True),
+                                                  frame.reset_index(drop=True), obj=f"{year} {convention} {name}")
+                assert reporting.figures(part, int(year), convention, agency) == \
+                    reporting.figures(whole, int(year), convention, agency)
+                for column in ("carried_over", "pending_overdue", "resolved_late"):
+                    pd.testing.assert_frame_equal(
+                        reporting.explain(url, int(year), column, None, convention, agency, core=part),
+                        reporting.explain(url, int(year), column, None, convention, agency, core=whole))
+    assert fewer
+    assert reporting.latest_year(url) == max(years)
