@@ -251,6 +251,8 @@ def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buck
     the shard, so shards may run in parallel, in other processes."""
     from expectations import gate
 
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
     dim_proc, agencies = _catalogue(extracted)
     agency_codes = set(agencies["MaDonVi"].dropna())
     overrides = None
@@ -317,8 +319,10 @@ def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buck
     flush()
     if buckets > 1:
         parts = _regroup(parts, buckets, out_dir, tag)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # this process's, so far
-    return {"shard": shard["shard"], "pid": os.getpid(), "peak_rss_mb": round(peak_mb, 1),
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"shard": shard["shard"], "pid": os.getpid(),
+            # this process's peak so far, and the CPU time the shard took
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime - cpu0, 2),
             "parts": parts, "quarantine_parts": q_parts,
             "records_read": shard["records"],
             "records_loaded": counts["loaded"], "records_quarantined": counts["quarantined"],
@@ -393,6 +397,7 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True,
     return {"parts": parts, "buckets": buckets, "shards": len(shards), "shard_pids": sorted({r["pid"] for r in results}),
             "workers": len({r["pid"] for r in results}),
             "worker_peak_rss_mb": max((r.get("peak_rss_mb", 0.0) for r in results), default=0.0),
+            "shards_cpu_s": round(sum(r.get("cpu_s", 0.0) for r in results), 2),
             "record_parts": [p["records"] for p in parts],
             "history_parts": [p["history"] for p in parts if p["history"]],
             "quarantine_parts": [q for r in results for q in r["quarantine_parts"]],
