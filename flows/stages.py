@@ -182,37 +182,43 @@ def bucket_of(codes: pd.Series, buckets: int) -> np.ndarray:
     return (h % np.uint64(buckets)).astype("int64")
 
 
-def shard_size(records: int, per_shard: int, workers: int) -> int:
-    """Records a shard, at most ``per_shard`` (``MOTCUA_SHARD_RECORDS``), evened out so
-    that the shards fill every round of ``workers`` processes: 5 shards on 2 workers
-    take 3 rounds, 6 smaller ones take 3 shorter rounds."""
+def shard_count(records: int, per_shard: int, workers: int) -> int | None:
+    """How many shards a run of ``records`` records is cut into when ``workers``
+    processes stage them: enough for at most ``per_shard`` (``MOTCUA_SHARD_RECORDS``)
+    records each, rounded up to fill every round of workers (5 shards on 2 workers take
+    3 rounds; 6 smaller ones take 3 shorter rounds). None: one worker, or one shard
+    (:func:`plan_shards` then cuts by ``per_shard`` alone)."""
     shards = max(1, -(-int(records) // per_shard))
     if workers <= 1 or shards <= 1:
-        return per_shard
-    shards = -(-shards // workers) * workers
-    return max(1, -(-int(records) // shards))
+        return None
+    return -(-shards // workers) * workers
 
 
-def plan_shards(files: list[str], per_shard: int) -> list[dict]:
+def plan_shards(files: list[str], per_shard: int, count: int | None = None) -> list[dict]:
     """Group consecutive raw files into shards of about ``per_shard`` records
-    (``MOTCUA_SHARD_RECORDS``): the coarse unit of parallel work, a Prefect task each (on
-    a Dask cluster a task costs ~250 ms, so a shard must take seconds). Record ids
-    are fixed here (the running count of rows before each file), so shards can be staged
-    in any order, in any process, and give the same ids."""
-    shards: list[dict] = []
-    current: list[list] = []
-    size = first = 0
-    for index, f in enumerate(files):
-        n = pq.ParquetFile(f).metadata.num_rows
-        if current and size + n > per_shard:
-            shards.append({"shard": len(shards), "files": current, "records": size})
-            current, size = [], 0
-        current.append([f, first, index])
+    (``MOTCUA_SHARD_RECORDS``), or into ``count`` shards of about equal size (a file
+    goes to the shard its middle record falls in): the coarse unit of parallel work, a
+    Prefect task each (on a Dask cluster a task costs ~250 ms, so a shard must take
+    seconds). Record ids are fixed here (the running count of rows before each file), so
+    shards can be staged in any order, in any process, and give the same ids."""
+    sizes = [pq.ParquetFile(f).metadata.num_rows for f in files]
+    total = sum(sizes)
+    groups: list[list[list]] = []
+    first = size = 0
+    current = -1  # the shard (of ``count``) the last group is
+    for index, (f, n) in enumerate(zip(files, sizes, strict=True)):
+        if count and total:
+            target = min(count - 1, int((first + n / 2) * count // total))
+            new, current = target > current, max(target, current)
+        else:
+            new = not groups or size + n > per_shard
+        if new:
+            groups.append([])
+            size = 0
+        groups[-1].append([f, first, index])
         size += n
         first += n
-    if current:
-        shards.append({"shard": len(shards), "files": current, "records": size})
-    return shards
+    return [{"shard": i, "files": g, "records": sum(sizes[item[2]] for item in g)} for i, g in enumerate(groups)]
 
 
 def _write_by_bucket(df: pd.DataFrame, buckets_of_rows: np.ndarray, path: Path, buckets: int) -> dict[int, list[int]]:
@@ -377,8 +383,8 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True,
     from flows.processes import default_workers, process_mapper
 
     workers = settings.workers or default_workers()
-    shards = plan_shards(extracted["raw_files"], shard_size(extracted["records_read"], settings.shard_records,
-                                                            1 if mapper else workers))
+    shards = plan_shards(extracted["raw_files"], settings.shard_records,
+                         shard_count(extracted["records_read"], settings.shard_records, 1 if mapper else workers))
     buckets = bucket_count(extracted["records_read"], settings.bucket_records)
     calls = [{"run": run, "settings": settings, "extracted": extracted, "shard": s, "buckets": buckets,
               "validate": validate} for s in shards]

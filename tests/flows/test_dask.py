@@ -51,15 +51,35 @@ def test_shards_and_buckets_give_the_same_warehouse(sample, tmp_path):
         pd.testing.assert_frame_equal(_sorted(read_table(url, t), drop), _sorted(read_table(one, t), drop), obj=t)
 
 
-def test_shard_size_fills_every_round_of_workers():
-    from flows.stages import shard_size
+def test_shard_count_fills_every_round_of_workers():
+    from flows.stages import shard_count
 
-    assert shard_size(4567, 1500, 1) == 1500  # ceil(4567 / 1500) = 4 shards, as planned
-    assert shard_size(4567, 1500, 2) == 1142  # 4 shards, already 2 rounds of 2: 4567 / 4
-    assert shard_size(4567, 1500, 3) == 762  # 4 shards -> 6 (2 rounds of 3): ceil(4567 / 6)
-    assert shard_size(4_437_974, 1_000_000, 2) == 739_663  # 5 -> 6 shards: 3 rounds, not 3 with one idle
-    assert shard_size(443_747, 1_000_000, 2) == 1_000_000  # one shard: nothing to share
-    assert shard_size(0, 1_000_000, 2) == 1_000_000
+    assert shard_count(4567, 1500, 1) is None  # one process: cut by size alone
+    assert shard_count(4567, 1500, 2) == 4  # ceil(4567 / 1500) = 4: already 2 rounds of 2
+    assert shard_count(4567, 1500, 3) == 6  # 4 -> 6: 2 rounds of 3
+    assert shard_count(4_437_974, 1_000_000, 2) == 6  # 5 -> 6: 3 rounds, none with a worker idle
+    assert shard_count(443_747, 1_000_000, 2) is None  # one shard: nothing to share
+
+
+def test_plan_shards_into_a_count_of_equal_shards(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flows.stages import plan_shards
+
+    files = []
+    for i, n in enumerate([1091, 1022, 746, 694, 694, 320]):  # the sample's files
+        files.append(str(tmp_path / f"f{i}.parquet"))
+        pq.write_table(pa.table({"x": list(range(n))}), files[-1])
+    by_size = plan_shards(files, 1500)
+    assert [s["records"] for s in by_size] == [1091, 1022, 746 + 694, 694 + 320]
+    # 4 shards by the middle record of each file: 545/4567*4 = 0.5 -> 0, 1602 -> 1.4 -> 1,
+    # 2486 -> 2.2 -> 2, 3206 -> 2.8 -> 2, 3900 -> 3.4 -> 3, 4407 -> 3.9 -> 3
+    assert [s["records"] for s in plan_shards(files, 1500, 4)] == [1091, 1022, 1440, 1014]
+    # 3 shards: 0.36 -> 0, 1.05 -> 1, 1.63 -> 1, 2.1 -> 2, 2.56 -> 2, 2.89 -> 2
+    three = plan_shards(files, 1500, 3)
+    assert [s["records"] for s in three] == [1091, 1768, 1708]
+    assert [item[1] for s in three for item in s["files"]] == [0, 1091, 2113, 2859, 3553, 4247]  # first ids
 
 
 def test_worker_processes_give_the_same_warehouse(sample, tmp_path):
@@ -67,8 +87,8 @@ def test_worker_processes_give_the_same_warehouse(sample, tmp_path):
     url = f"duckdb:///{tmp_path / 'pool.duckdb'}"
     result = run_pipeline(tmp / "bundle", url, tmp_path / "var", **{**SMALL, "workers": 2})
     staged = result["staged"]
-    # shards of at most 1,142 records (whole files): {1091}, {1022}, {746}, {694}, {694, 320}
-    assert staged["shards"] == 5
+    # 4 shards on 2 workers (see test_plan_shards_into_a_count_of_equal_shards)
+    assert staged["shards"] == 4
     assert staged["shard_pids"] and os.getpid() not in staged["shard_pids"]
     assert staged["records_loaded"] + staged["records_quarantined"] == staged["records_read"] == 4567
     for t in MARTS:
