@@ -26,10 +26,13 @@ MAX_CHARS = 1_000_000
 
 def prepare(df: pd.DataFrame | pa.Table, **context: Any) -> pd.DataFrame:
     """``row`` (position in the batch), the raw columns but the record, and
-    ``record_chars`` (the record's length)."""
+    ``record_chars`` (the record's length; a table may carry it instead of the text)."""
     if isinstance(df, pa.Table):
-        lengths = pc.utf8_length(df.column("record")) if "record" in df.column_names else None
-        frame = df.drop_columns([c for c in ("record",) if c in df.column_names]).to_pandas()
+        if "record" in df.column_names:
+            lengths = pc.utf8_length(df.column("record"))
+        else:  # the record's text already dropped, its length kept (staging holds batches so)
+            lengths = df.column("record_chars") if "record_chars" in df.column_names else None
+        frame = df.drop_columns([c for c in ("record", "record_chars") if c in df.column_names]).to_pandas()
         chars = (lengths.to_pandas() if lengths is not None else pd.Series([None] * len(frame))).astype("float64")
     else:
         frame = df.drop(columns=["record"], errors="ignore")

@@ -235,6 +235,7 @@ def validate(suite_module: ModuleType, df: pd.DataFrame,
                        "return_unexpected_index_query": False},
     )
     out.result = result
+    _forget_results(_context())
     for r in result.results:
         if r.success:
             continue
@@ -263,6 +264,14 @@ def validate(suite_module: ModuleType, df: pd.DataFrame,
         if critical:
             out.success = False
     return out
+
+
+def _forget_results(ctx: Any) -> None:
+    """Drop the validation results the ephemeral context keeps in memory after each run
+    (the caller has the result): else every batch's results pile up, tens of MB a batch."""
+    store = ctx.validation_results_store
+    for key in store.list_keys():
+        store.remove_key(key)
 
 
 def result_for_docs(result: Any, max_items: int = 20) -> dict:

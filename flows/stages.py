@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
@@ -275,7 +276,9 @@ def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buck
     def write(i: int, raw: pa.Table, records: pd.DataFrame, history: pd.DataFrame) -> None:
         bad = records["quarantine_reason"].notna()
         q = records.loc[bad, ["record_id", "locator", "dossier_code", "quarantine_reason"]].copy()
-        q["record"] = raw.column("record").filter(pa.array(bad.to_numpy())).to_pandas().to_numpy()
+        # the quarantined records' text, read again from the raw file (batches do not hold it)
+        q["record"] = (pq.read_table(files[i], columns=["record"]).column("record").filter(pa.array(bad.to_numpy()))
+                       .to_pandas().to_numpy()) if bad.any() else pa.chunked_array([], pa.string()).to_pandas().to_numpy()
         q["source"] = raw.column("source")[0].as_py() if raw.num_rows else extracted["source_name"]
         good = records[~bad].reset_index(drop=True)
         good_path = out_dir / f"records-{tag}-{i:05d}.parquet"
@@ -315,10 +318,14 @@ def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buck
             write(i, raw, records, history)
         pending.clear()
 
+    files = {i: f for f, _, i in shard["files"]}
     for f, first_id, i in shard["files"]:
         raw = pq.read_table(f)
         staged, history = stg_dossier_snapshot.build(raw, first_record_id=int(first_id))
         records = int_dossier_record.build(staged, history, dim_proc, agency_codes, cal, per_agency)
+        del staged
+        # the batch keeps each record's length, not its text (the suites read no more)
+        raw = raw.drop_columns(["record"]).append_column("record_chars", pc.utf8_length(raw.column("record")))
         if pending and sum(len(p[2]) for p in pending) + len(records) > settings.batch_records:
             flush()
         pending.append((i, raw, records, history))
