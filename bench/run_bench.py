@@ -115,6 +115,26 @@ def run_floor(bundle: Path, work: Path) -> dict:
             "peak_rss_mb": round(int(rss_kb) / 1024, 1), "elapsed_s": round(time.perf_counter() - t, 2)}
 
 
+def run_report(work: Path, year: int | None) -> dict:
+    """``motcua report --year Y`` on the bench's warehouse, in a subprocess (its own
+    wall, CPU and peak RSS): tables, XLSX, HTML, the explain files and the figures."""
+    from motcua import reporting
+
+    url = f"duckdb:///{work / 'wh.duckdb'}"
+    year = year or reporting.latest_year(url)
+    motcua = Path(sys.executable).with_name("motcua")
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%e %U %S %M", str(motcua), "report", "--year", str(year), "--warehouse", url,
+         "--out", str(work / "report")],
+        capture_output=True, text=True, env={**os.environ, "MOTCUA_DATA_DIR": str(work / "var")})
+    if proc.returncode != 0:
+        raise RuntimeError(f"motcua report failed: {proc.stderr[-2000:]}")
+    wall, user, system, rss_kb = proc.stderr.strip().splitlines()[-1].split()
+    explained = sum(1 for _ in (work / "report" / "explain").glob("*.csv"))
+    return {"year": year, "wall_s": round(float(wall), 2), "cpu_s": round(float(user) + float(system), 2),
+            "peak_rss_mb": round(int(rss_kb) / 1024, 1), "explain_files": explained}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("bundle", type=Path)
@@ -126,6 +146,8 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=None, help="where the warehouse and run files go (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the warehouse and run files (printed at the end)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--report", action="store_true",
+                    help="after the full run, time `motcua report` for the latest year (a subprocess)")
     args = ap.parse_args()
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +163,9 @@ def main() -> None:
         if "floor" in result:
             result["ratio_wall"] = round(result["motcua"]["wall_s"] / result["floor"]["wall_s"], 2)
             result["ratio_cpu"] = round(result["motcua"]["cpu_s"] / result["floor"]["cpu_s"], 2)
+        if args.report:
+            result["report"] = run_report(work, None)
+            print(f"report: {result['report']}", file=sys.stderr, flush=True)
         if args.incremental:
             inc = run_motcua(args.incremental, work, not args.no_validate, args.dask, label="incremental")
             result["incremental"] = inc
