@@ -36,6 +36,16 @@ def _context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+def warm_up() -> None:
+    """Start the preloading server now (it imports in its own process, while the caller
+    goes on extracting), so the pool's workers fork at once when staging begins."""
+    ctx = _context()
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def _stage_shard(kw: dict) -> dict:
     from flows import stages
 

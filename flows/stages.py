@@ -127,7 +127,12 @@ def source_name(spec: str) -> str:
 
 # --------------------------------------------------------------------------- extract
 def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
-    """Read every record of the source into the raw landing zone, as read."""
+    """Read every record of the source into the raw landing zone, as read. (When staging
+    will use worker processes, their preloading server starts now, beside the extract.)"""
+    from flows.processes import default_workers, warm_up
+
+    if (settings.workers or default_workers()) > 1:
+        warm_up()
     src = open_source(run.source)
     name = source_name(run.source)
     cat_dir = _private_dir(run.run_dir / "catalogue")
@@ -183,15 +188,25 @@ def bucket_of(codes: pd.Series, buckets: int) -> np.ndarray:
     return (h % np.uint64(buckets)).astype("int64")
 
 
+MIN_PARALLEL_SHARD = 200_000
+"""Records below which a shard is not worth a worker of its own (a worker's start and its
+first suite run cost a few seconds)."""
+
+
 def shard_count(records: int, per_shard: int, workers: int) -> int | None:
     """How many shards a run of ``records`` records is cut into when ``workers``
     processes stage them: enough for at most ``per_shard`` (``MOTCUA_SHARD_RECORDS``)
     records each, rounded up to fill every round of workers (5 shards on 2 workers take
     3 rounds; 6 smaller ones take 3 shorter rounds). None: one worker, or one shard
-    (:func:`plan_shards` then cuts by ``per_shard`` alone)."""
+    (:func:`plan_shards` then cuts by ``per_shard`` alone). A run of fewer than
+    ``per_shard`` records is still cut for the workers into shards of at least
+    :data:`MIN_PARALLEL_SHARD` records."""
     shards = max(1, -(-int(records) // per_shard))
-    if workers <= 1 or shards <= 1:
+    if workers <= 1:
         return None
+    if shards < workers:  # fewer shards than workers: shared further, down to MIN_PARALLEL_SHARD
+        shards = max(shards, min(workers, int(records) // MIN_PARALLEL_SHARD))
+        return shards if shards > 1 else None
     return -(-shards // workers) * workers
 
 

@@ -58,7 +58,9 @@ def test_shard_count_fills_every_round_of_workers():
     assert shard_count(4567, 1500, 2) == 4  # ceil(4567 / 1500) = 4: already 2 rounds of 2
     assert shard_count(4567, 1500, 3) == 6  # 4 -> 6: 2 rounds of 3
     assert shard_count(4_437_974, 1_000_000, 2) == 6  # 5 -> 6: 3 rounds, none with a worker idle
-    assert shard_count(443_747, 1_000_000, 2) is None  # one shard: nothing to share
+    assert shard_count(443_747, 1_000_000, 2) == 2  # under one shard, but two of 200,000 or more
+    assert shard_count(443_747, 1_000_000, 4) == 2  # (at most 443,747 // 200,000 = 2)
+    assert shard_count(150_000, 1_000_000, 2) is None  # too small to share
 
 
 def test_plan_shards_into_a_count_of_equal_shards(tmp_path):
