@@ -14,7 +14,8 @@ A source gives three things:
   a JSON object of the mapped row for spreadsheets); ``locator`` says where it came
   from (``file:line``, ``page N item K``, ``ho_so:<MaHoSo>``); ``error`` is null, or the
   reason the source itself could not read it (bad encoding, an unmappable spreadsheet
-  row, a truncated body): such records are quarantined with that reason.
+  row, a truncated body, a record over ``max_record_bytes`` -- ``record_too_large``, see
+  :mod:`motcua.sources.limits`): such records are quarantined with that reason.
   ``since`` is a watermark ``yyyyMMddHHmmss`` (or None for everything); sources that
   can filter by ``NgayCapNhat`` do, others may return more (the pipeline de-duplicates).
 """
@@ -27,6 +28,8 @@ from typing import Protocol
 
 import pandas as pd
 import pyarrow as pa
+
+from motcua.sources.limits import Limits, bound_records, safe_text
 
 RAW_SCHEMA = pa.schema(
     [
@@ -45,11 +48,28 @@ AGENCY_COLUMNS = ["MaDonVi", "TenDonVi", "MaDonViCha", "HieuLucTu", "HieuLucDen"
 RawBatch = pa.Table
 
 
-def make_batch(locators: list[str], records: list[str], errors: list[str | None] | None = None) -> RawBatch:
-    """Build a raw batch from parallel lists."""
+def make_batch(locators: list[str], records: list[str], errors: list[str | None] | None = None,
+               limits: Limits | None = None) -> RawBatch:
+    """Build a raw batch from parallel lists.
+
+    With ``limits``, a record over ``max_record_bytes`` is cut to its first bytes with a
+    ``record_too_large`` error (:func:`~motcua.sources.limits.bound_records`). Text that
+    UTF-8 cannot carry (a lone surrogate, from ``json.loads`` of ``"\\ud800"``, a file
+    name, a decoder) is escaped (:func:`~motcua.sources.limits.safe_text`) instead of
+    breaking the batch."""
     if errors is None:
         errors = [None] * len(records)
-    return pa.table({"locator": locators, "record": records, "error": errors}, schema=RAW_SCHEMA)
+    if limits is not None:
+        records, errors = list(records), list(errors)
+        bound_records(records, errors, limits)
+    try:
+        return pa.table({"locator": locators, "record": records, "error": errors}, schema=RAW_SCHEMA)
+    except UnicodeEncodeError:
+        def safe(values: list) -> list:
+            return [v if v is None else safe_text(v) for v in values]
+
+        return pa.table({"locator": safe(locators), "record": safe(records), "error": safe(errors)},
+                        schema=RAW_SCHEMA)
 
 
 def conform_catalogue(df: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
