@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from motcua.settings import Settings, pseudonym_key
 from motcua.sources import open_source
+from motcua.sources.limits import Limits
 from transforms import (
     dim_agency,
     dim_procedure,
@@ -126,8 +127,9 @@ def source_name(spec: str) -> str:
 
 # --------------------------------------------------------------------------- extract
 def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
-    """Read every record of the source into the raw landing zone, as read."""
-    src = open_source(run.source)
+    """Read every record of the source into the raw landing zone, as read (within the
+    settings' source limits: :mod:`motcua.sources.limits`)."""
+    src = open_source(run.source, limits=Limits.from_settings(settings))
     name = source_name(run.source)
     cat_dir = _private_dir(run.run_dir / "catalogue")
     procedures = src.read_procedures()
@@ -1446,7 +1448,7 @@ def replay_raw(run: Run, settings: Settings, source: str, date_from: dt.date, da
     records = sum(pq.read_metadata(f).num_rows for f in files)
     cat_dir = _private_dir(run.run_dir / "catalogue")
     try:
-        src = open_source(source)
+        src = open_source(source, limits=Limits.from_settings(settings))
         procedures, agencies = src.read_procedures(), src.read_agencies()
     except Exception as exc:  # noqa: BLE001 - gone or unreachable: fall back on the kept copy
         kept = ReplaySource(root, name)

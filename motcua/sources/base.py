@@ -96,7 +96,7 @@ class Source(Protocol):
     def iter_records(self, since: str | None = None) -> Iterator[RawBatch]: ...
 
 
-def open_source(spec: str, **options: object) -> Source:
+def open_source(spec: str, limits: Limits | None = None, **options: object) -> Source:
     """Open a source from its command-line form.
 
     * a folder: an export bundle;
@@ -104,6 +104,10 @@ def open_source(spec: str, **options: object) -> Source:
     * a SQLAlchemy URL (``mysql+pymysql://…``, ``postgresql+psycopg://…``, ``sqlite:///…``): its database;
     * a ``.xlsx`` / ``.csv`` file: a vendor's spreadsheet export;
     * ``raw:<data_dir>/raw``: the raw landing zone, replayed.
+
+    ``limits`` (default: from the ``MOTCUA_*`` settings) bound what the source may make
+    the pipeline hold (:mod:`motcua.sources.limits`); the raw zone, written by the
+    pipeline itself, is replayed as it is.
     """
     if spec.startswith("raw:"):
         from motcua.sources.replay import ReplaySource
@@ -120,16 +124,16 @@ def open_source(spec: str, **options: object) -> Source:
     if "://" in spec:
         from motcua.sources.database import DatabaseSource
 
-        return DatabaseSource(spec, **options)  # type: ignore[arg-type]
+        return DatabaseSource(spec, limits=limits, **options)  # type: ignore[arg-type]
     path = Path(spec)
     if path.suffix.lower() in {".xlsx", ".csv"}:
         from motcua.sources.spreadsheet import SpreadsheetSource
 
-        return SpreadsheetSource(path, **options)  # type: ignore[arg-type]
+        return SpreadsheetSource(path, limits=limits, **options)  # type: ignore[arg-type]
     if path.is_dir():
         from motcua.sources.bundle import BundleSource
 
-        return BundleSource(path)
+        return BundleSource(path, limits=limits)
     raise ValueError(
         f"cannot open source {spec!r}: expected an export bundle folder, an http(s):// URL, "
         "a SQLAlchemy database URL or a .xlsx/.csv file"
