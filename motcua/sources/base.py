@@ -120,7 +120,7 @@ def open_source(spec: str, limits: Limits | None = None, **options: object) -> S
 
         if os.environ.get("MOTCUA_HTTP_PAGE_SIZE"):
             options.setdefault("page_size", int(os.environ["MOTCUA_HTTP_PAGE_SIZE"]))
-        return HttpSource(spec, **options)  # type: ignore[arg-type]
+        return HttpSource(spec, limits=limits, **options)  # type: ignore[arg-type]
     if "://" in spec:
         from motcua.sources.database import DatabaseSource
 
