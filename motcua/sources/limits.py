@@ -239,7 +239,7 @@ def read_bounded(fh: IO[bytes], limits: Limits, what: str, compressed_bytes: int
     out = bytearray()
     try:
         while True:
-            block = fh.read(min(MIB, cap + 1 - len(out)))
+            block = fh.read(min(1 << 16, cap + 1 - len(out)))  # 64 KiB: a cut stream loses at most that
             if not block:
                 break
             out += block
