@@ -34,6 +34,7 @@ import sqlalchemy as sa
 
 from motcua.settings import Settings, pseudonym_key
 from motcua.sources import open_source
+from motcua.sources.limits import Limits
 from transforms import (
     dim_agency,
     dim_procedure,
@@ -127,13 +128,14 @@ def source_name(spec: str) -> str:
 
 # --------------------------------------------------------------------------- extract
 def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
-    """Read every record of the source into the raw landing zone, as read. (When staging
-    will use worker processes, their preloading server starts now, beside the extract.)"""
+    """Read every record of the source into the raw landing zone, as read (within the
+    settings' source limits: :mod:`motcua.sources.limits`). When staging will use worker
+    processes, their preloading server starts now, beside the extract."""
     from flows.processes import default_workers, warm_up
 
     if (settings.workers or default_workers()) > 1:
         warm_up()
-    src = open_source(run.source)
+    src = open_source(run.source, limits=Limits.from_settings(settings))
     name = source_name(run.source)
     cat_dir = _private_dir(run.run_dir / "catalogue")
     procedures = src.read_procedures()
@@ -1468,7 +1470,7 @@ def replay_raw(run: Run, settings: Settings, source: str, date_from: dt.date, da
     records = sum(pq.read_metadata(f).num_rows for f in files)
     cat_dir = _private_dir(run.run_dir / "catalogue")
     try:
-        src = open_source(source)
+        src = open_source(source, limits=Limits.from_settings(settings))
         procedures, agencies = src.read_procedures(), src.read_agencies()
     except Exception as exc:  # noqa: BLE001 - gone or unreachable: fall back on the kept copy
         kept = ReplaySource(root, name)

@@ -49,6 +49,18 @@ class Settings:
     dask: str | None = field(default=None, metadata={
         "help": "stage shards on Dask: a scheduler address (tcp://host:8786), or local[:N] for a "
                 "LocalCluster of N worker processes; unset: in this process"})
+    max_record_bytes: int = field(default=1 << 20, metadata={
+        "help": "a record (line, sheet row, API item, database row) over this many bytes is quarantined "
+                "(record_too_large), never held whole"})
+    max_file_bytes: int = field(default=1 << 30, metadata={
+        "help": "a file or HTTP response read whole (CSV, XLSX part, legacy-encoded JSONL, API page) over "
+                "this many bytes stops the run"})
+    max_compression_ratio: int = field(default=100, metadata={
+        "help": "a compressed file (.jsonl.gz, XLSX part) expanding to more than this many times its size "
+                "(and this many MiB) stops the run: a decompression bomb; 0: no limit"})
+    http_max_empty_pages: int = field(default=3, metadata={
+        "help": "the HTTP source ends a pass after this many consecutive empty pages before the last "
+                "page the server announced (with a warning)"})
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -65,7 +77,8 @@ class Settings:
                     values[f.name] = float(env)
                 except ValueError as exc:
                     raise SettingsError(f"MOTCUA_QUARANTINE_THRESHOLD must be a number, got {env!r}") from exc
-            elif f.name in ("raw_retention_days", "batch_records", "shard_records", "bucket_records", "workers"):
+            elif f.name in ("raw_retention_days", "batch_records", "shard_records", "bucket_records", "workers",
+                            "max_record_bytes", "max_file_bytes", "max_compression_ratio", "http_max_empty_pages"):
                 try:
                     values[f.name] = int(env)
                 except ValueError as exc:
@@ -79,9 +92,12 @@ class Settings:
         s = cls(**values)  # type: ignore[arg-type]
         if not 0 <= s.quarantine_threshold <= 1:
             raise SettingsError(f"quarantine threshold must be between 0 and 1, got {s.quarantine_threshold}")
-        for name in ("batch_records", "shard_records", "bucket_records"):
+        for name in ("batch_records", "shard_records", "bucket_records", "max_record_bytes", "max_file_bytes",
+                     "http_max_empty_pages"):
             if getattr(s, name) < 1:
                 raise SettingsError(f"MOTCUA_{name.upper()} must be at least 1, got {getattr(s, name)}")
+        if s.max_compression_ratio < 0:
+            raise SettingsError(f"MOTCUA_MAX_COMPRESSION_RATIO must be 0 (no limit) or more, got {s.max_compression_ratio}")
         if s.workers < 0:
             raise SettingsError(f"MOTCUA_WORKERS must be 0 (one per core) or more, got {s.workers}")
         return s

@@ -139,7 +139,7 @@ class Simulator:
             for loc, line in zip(batch.column("locator").to_pylist(), batch.column("record").to_pylist(), strict=True):
                 try:
                     item = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):
                     self.skipped.append((loc, "not valid JSON"))
                     continue
                 if not isinstance(item, dict):

@@ -66,6 +66,10 @@ FIELDS: dict[str, str] = {
     "DuocThanhToanTrucTuyen": "paid_online_raw",
     "HoSoCoThanhPhanSoHoa": "digitised_raw",
 }
+# A source error of these kinds is the record's reason as it is (the source's limits,
+# motcua.sources.limits: an over-large record, an API item too deeply nested to parse);
+# any other becomes "source_error: <error>".
+SOURCE_ERROR_KINDS = ("record_too_large:", "invalid_json:")
 # Personal data dropped at staging: never needed downstream, never stored.
 DROPPED_PERSONAL = ("ChuHoSo", "DiaChi")
 
@@ -147,7 +151,8 @@ def _build_reference(raw: pa.Table | pd.DataFrame, first_record_id: int = 0) -> 
         text = "" if text is None else str(text)
         hashes[i] = record_hash(text)
         if err is not None and not (isinstance(err, float) and pd.isna(err)):
-            parse_error[i] = f"source_error: {err}"
+            err = str(err)
+            parse_error[i] = err if err.startswith(SOURCE_ERROR_KINDS) else f"source_error: {err}"
             continue
         try:
             obj = _loads(text)

@@ -101,12 +101,13 @@ def nightly(source: str | None, warehouse: str | None, data_dir: str | None, qua
     from flows.nightly import nightly as nightly_flow
     from flows.stages import PipelineError
     from motcua.settings import SettingsError
+    from motcua.sources.http import HttpSourceError
 
     try:
         with stage_progress(show_progress):
             result = nightly_flow(source=source, as_of=as_of.date() if as_of else None, warehouse=warehouse,
                                   data_dir=data_dir, quarantine_threshold=quarantine_threshold)
-    except (PipelineError, SettingsError, FileNotFoundError, ValueError) as exc:
+    except (PipelineError, SettingsError, HttpSourceError, FileNotFoundError, ValueError) as exc:
         fail("nightly", exc)
     click.echo(f"nightly for {result['as_of']} (changes since {result['since'] or 'the beginning'}):")
     echo_summary(result)

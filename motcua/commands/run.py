@@ -39,6 +39,7 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
     from flows.stages import PipelineError
     from motcua import reporting
     from motcua.settings import Settings, SettingsError
+    from motcua.sources.http import HttpSourceError
 
     try:
         settings = Settings.from_env(warehouse_url=warehouse, data_dir=data_dir,
@@ -46,7 +47,7 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
         result = motcua_run(source=source, warehouse=settings.warehouse_url, data_dir=str(settings.data_dir),
                             incremental=incremental, quarantine_threshold=settings.quarantine_threshold,
                             dask=settings.dask)
-    except (PipelineError, SettingsError, FileNotFoundError, ValueError) as exc:
+    except (PipelineError, SettingsError, HttpSourceError, FileNotFoundError, ValueError) as exc:
         click.secho(f"motcua run failed: {exc}", fg="red", err=True)
         sys.exit(1)
     st = result["staged"]

@@ -14,7 +14,8 @@ A source gives three things:
   a JSON object of the mapped row for spreadsheets); ``locator`` says where it came
   from (``file:line``, ``page N item K``, ``ho_so:<MaHoSo>``); ``error`` is null, or the
   reason the source itself could not read it (bad encoding, an unmappable spreadsheet
-  row, a truncated body): such records are quarantined with that reason.
+  row, a truncated body, a record over ``max_record_bytes`` -- ``record_too_large``, see
+  :mod:`motcua.sources.limits`): such records are quarantined with that reason.
   ``since`` is a watermark ``yyyyMMddHHmmss`` (or None for everything); sources that
   can filter by ``NgayCapNhat`` do, others may return more (the pipeline de-duplicates).
 """
@@ -27,6 +28,8 @@ from typing import Protocol
 
 import pandas as pd
 import pyarrow as pa
+
+from motcua.sources.limits import Limits, bound_records, safe_text
 
 RAW_SCHEMA = pa.schema(
     [
@@ -45,11 +48,28 @@ AGENCY_COLUMNS = ["MaDonVi", "TenDonVi", "MaDonViCha", "HieuLucTu", "HieuLucDen"
 RawBatch = pa.Table
 
 
-def make_batch(locators: list[str], records: list[str], errors: list[str | None] | None = None) -> RawBatch:
-    """Build a raw batch from parallel lists."""
+def make_batch(locators: list[str], records: list[str], errors: list[str | None] | None = None,
+               limits: Limits | None = None) -> RawBatch:
+    """Build a raw batch from parallel lists.
+
+    With ``limits``, a record over ``max_record_bytes`` is cut to its first bytes with a
+    ``record_too_large`` error (:func:`~motcua.sources.limits.bound_records`). Text that
+    UTF-8 cannot carry (a lone surrogate, from ``json.loads`` of ``"\\ud800"``, a file
+    name, a decoder) is escaped (:func:`~motcua.sources.limits.safe_text`) instead of
+    breaking the batch."""
     if errors is None:
         errors = [None] * len(records)
-    return pa.table({"locator": locators, "record": records, "error": errors}, schema=RAW_SCHEMA)
+    if limits is not None:
+        records, errors = list(records), list(errors)
+        bound_records(records, errors, limits)
+    try:
+        return pa.table({"locator": locators, "record": records, "error": errors}, schema=RAW_SCHEMA)
+    except UnicodeEncodeError:
+        def safe(values: list) -> list:
+            return [v if v is None else safe_text(v) for v in values]
+
+        return pa.table({"locator": safe(locators), "record": safe(records), "error": safe(errors)},
+                        schema=RAW_SCHEMA)
 
 
 def conform_catalogue(df: pd.DataFrame, columns: list[str], what: str) -> pd.DataFrame:
@@ -76,7 +96,7 @@ class Source(Protocol):
     def iter_records(self, since: str | None = None) -> Iterator[RawBatch]: ...
 
 
-def open_source(spec: str, **options: object) -> Source:
+def open_source(spec: str, limits: Limits | None = None, **options: object) -> Source:
     """Open a source from its command-line form.
 
     * a folder: an export bundle;
@@ -84,6 +104,10 @@ def open_source(spec: str, **options: object) -> Source:
     * a SQLAlchemy URL (``mysql+pymysql://…``, ``postgresql+psycopg://…``, ``sqlite:///…``): its database;
     * a ``.xlsx`` / ``.csv`` file: a vendor's spreadsheet export;
     * ``raw:<data_dir>/raw``: the raw landing zone, replayed.
+
+    ``limits`` (default: from the ``MOTCUA_*`` settings) bound what the source may make
+    the pipeline hold (:mod:`motcua.sources.limits`); the raw zone, written by the
+    pipeline itself, is replayed as it is.
     """
     if spec.startswith("raw:"):
         from motcua.sources.replay import ReplaySource
@@ -96,20 +120,20 @@ def open_source(spec: str, **options: object) -> Source:
 
         if os.environ.get("MOTCUA_HTTP_PAGE_SIZE"):
             options.setdefault("page_size", int(os.environ["MOTCUA_HTTP_PAGE_SIZE"]))
-        return HttpSource(spec, **options)  # type: ignore[arg-type]
+        return HttpSource(spec, limits=limits, **options)  # type: ignore[arg-type]
     if "://" in spec:
         from motcua.sources.database import DatabaseSource
 
-        return DatabaseSource(spec, **options)  # type: ignore[arg-type]
+        return DatabaseSource(spec, limits=limits, **options)  # type: ignore[arg-type]
     path = Path(spec)
     if path.suffix.lower() in {".xlsx", ".csv"}:
         from motcua.sources.spreadsheet import SpreadsheetSource
 
-        return SpreadsheetSource(path, **options)  # type: ignore[arg-type]
+        return SpreadsheetSource(path, limits=limits, **options)  # type: ignore[arg-type]
     if path.is_dir():
         from motcua.sources.bundle import BundleSource
 
-        return BundleSource(path)
+        return BundleSource(path, limits=limits)
     raise ValueError(
         f"cannot open source {spec!r}: expected an export bundle folder, an http(s):// URL, "
         "a SQLAlchemy database URL or a .xlsx/.csv file"

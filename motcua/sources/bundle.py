@@ -22,8 +22,11 @@ from motcua.sources.base import (
     conform_catalogue,
     make_batch,
 )
+from motcua.sources.limits import Limits, decode_utf16, line_batches, read_bounded, safe_text
 
 BATCH_LINES = 50_000
+#: a batch also ends once its lines hold this many bytes (memory stays bounded by one batch)
+BATCH_BYTES = 64 << 20
 
 
 def decode_text(data: bytes) -> tuple[str, str | None]:
@@ -34,7 +37,7 @@ def decode_text(data: bytes) -> tuple[str, str | None]:
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), None
+        return decode_utf16(data), None
     try:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
@@ -66,11 +69,11 @@ def open_regular(path: Path, bundle: Path) -> io.BufferedReader:
     return os.fdopen(fd, "rb")
 
 
-def read_csv_text(path: Path, bundle: Path | None = None) -> pd.DataFrame:
+def read_csv_text(path: Path, bundle: Path | None = None, limits: Limits | None = None) -> pd.DataFrame:
     """A CSV file as strings (see :func:`decode_text`); inside a ``bundle``, a symbolic
-    link is refused."""
+    link is refused; a file over ``limits.max_file_bytes`` stops the run."""
     with open_regular(path, bundle if bundle is not None else path.parent) as fh:
-        data = fh.read()
+        data = read_bounded(fh, limits or Limits(), f"{bundle or path.parent}: {path.name}")
     text, _ = decode_text(data)
     return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
 
@@ -78,11 +81,12 @@ def read_csv_text(path: Path, bundle: Path | None = None) -> pd.DataFrame:
 class BundleSource:
     """A folder laid out as domain.md section 2 describes."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, limits: Limits | None = None) -> None:
         self.path = Path(path)
         if not self.path.is_dir():
             raise FileNotFoundError(f"export bundle {self.path} is not a folder")
         self.name = "bundle"
+        self.limits = limits if limits is not None else Limits.from_env()
         self._refuse_links()
 
     def _refuse_links(self) -> None:
@@ -98,14 +102,14 @@ class BundleSource:
         refuse_link(f, self.path)
         if not f.exists():
             raise FileNotFoundError(f"export bundle {self.path} has no procedures.csv")
-        return conform_catalogue(read_csv_text(f, self.path), PROCEDURE_COLUMNS, str(f))
+        return conform_catalogue(read_csv_text(f, self.path, self.limits), PROCEDURE_COLUMNS, str(f))
 
     def read_agencies(self) -> pd.DataFrame:
         f = self.path / "agencies.csv"
         refuse_link(f, self.path)
         if not f.exists():
             raise FileNotFoundError(f"export bundle {self.path} has no agencies.csv")
-        return conform_catalogue(read_csv_text(f, self.path), AGENCY_COLUMNS, str(f))
+        return conform_catalogue(read_csv_text(f, self.path, self.limits), AGENCY_COLUMNS, str(f))
 
     def dossier_files(self) -> list[Path]:
         """The dossier files, sorted; a symbolic link (the folder, or any entry in it) is
@@ -118,25 +122,30 @@ class BundleSource:
         return [p for p in entries if p.name.endswith((".jsonl", ".jsonl.gz"))]
 
     def iter_records(self, since: str | None = None) -> Iterator[RawBatch]:
-        """Every line of every dossier file, as read, in batches of ``BATCH_LINES`` lines.
-        ``since`` is ignored: a bundle is read whole and the pipeline keeps the newest
-        snapshot per dossier.
+        """Every line of every dossier file, as read, in batches of ``BATCH_LINES`` lines
+        (or ``BATCH_BYTES`` bytes). ``since`` is ignored: a bundle is read whole and the
+        pipeline keeps the newest snapshot per dossier.
 
         UTF-8 files are streamed (memory holds one batch, whatever the file's size).
         A file that is UTF-16 (by its BOM), or whose first batch is not UTF-8, is
-        decoded whole (:func:`decode_text`: UTF-16, else Windows-1258); a batch that is
-        not UTF-8 after UTF-8 ones is read as Windows-1258 from there on, noted in the
-        locator."""
+        decoded whole (:func:`decode_text`: UTF-16, else Windows-1258; at most
+        ``max_file_bytes``); a batch that is not UTF-8 after UTF-8 ones is read as
+        Windows-1258 from there on, noted in the locator.
+
+        Limits (:mod:`motcua.sources.limits`): a line over ``max_record_bytes`` is
+        passed on as its first bytes with a ``record_too_large`` error (it is never held
+        whole); a ``.gz`` file that expands beyond ``max_compression_ratio`` times its
+        size stops the run with :class:`~motcua.sources.limits.SourceLimitError`."""
         files = self.dossier_files()  # every link refused before the first record is read
         for f in files:
             yield from self._iter_file(f)
 
     def _iter_file(self, f: Path) -> Iterator[RawBatch]:
-        rel = f.relative_to(self.path).as_posix()
+        rel = safe_text(f.relative_to(self.path).as_posix())
         first = True
         note: str | None = None
         line_no = 0
-        for raw_lines in _raw_line_batches(f, self.path):
+        for raw_lines, too_large in _raw_line_batches(f, self.path, self.limits):
             if first and raw_lines and raw_lines[0].startswith((b"\xff\xfe", b"\xfe\xff")):
                 yield from self._iter_whole(f)
                 return
@@ -152,44 +161,42 @@ class BundleSource:
             first = False
             if note is not None:
                 lines = b"\n".join(raw_lines).decode("cp1258", errors="replace").split("\n")
-                yield from _batches(rel, lines, line_no, note)
+                yield from _batches(rel, lines, line_no, note, self.limits, too_large)
             else:
-                yield _arrow_batch(rel, text, line_no)
+                yield _arrow_batch(rel, text, line_no, too_large)
             line_no += len(raw_lines)
             raw_lines = text = None  # type: ignore[assignment]  # free them before the next batch is read
 
     def _iter_whole(self, f: Path) -> Iterator[RawBatch]:
-        with open_regular(f, self.path) as fh:
-            raw = fh.read()
-        if f.name.endswith(".gz"):
-            try:
-                raw = gzip.decompress(raw)
-            except (OSError, EOFError):
-                # a gzip cut off mid-stream: keep what can be read
-                raw = _partial_gunzip(raw)
+        rel = safe_text(f.relative_to(self.path).as_posix())
+        what = f"export bundle {self.path}: {rel}"
+        with open_regular(f, self.path) as plain:
+            if f.name.endswith(".gz"):
+                with gzip.open(plain, "rb") as fh:
+                    raw = read_bounded(fh, self.limits, what, os.fstat(plain.fileno()).st_size)
+            else:
+                raw = read_bounded(plain, self.limits, what)
         text, note = decode_text(raw)
+        raw = b""  # the bytes are not needed beside their text
         lines = text.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
-        yield from _batches(f.relative_to(self.path).as_posix(), lines, 0, note)
+        yield from _batches(rel, lines, 0, note, self.limits)
 
 
-def _raw_line_batches(f: Path, bundle: Path) -> Iterator[list[bytes]]:
-    """The file's lines as bytes (without the newline), ``BATCH_LINES`` at a time; a gzip
-    cut off mid-stream gives the lines read before the cut (the last one partial). A
-    symbolic link is refused (:func:`open_regular`)."""
-    batch: list[bytes] = []
-    with open_regular(f, bundle) as plain, (gzip.open(plain, "rb") if f.name.endswith(".gz") else plain) as fh:
-        try:
-            for line in fh:
-                batch.append(line[:-1] if line.endswith(b"\n") else line)
-                if len(batch) >= BATCH_LINES:
-                    yield batch
-                    batch = []
-        except (OSError, EOFError):
-            pass  # cut off mid-stream: keep what was read
-    if batch:
-        yield batch
+def _raw_line_batches(f: Path, bundle: Path, limits: Limits) -> Iterator[tuple[list[bytes], dict[int, str]]]:
+    """The file's lines as bytes (without the newline), ``BATCH_LINES`` (or
+    ``BATCH_BYTES``) at a time, with the ``record_too_large`` errors of the lines over
+    the limit (which stand as their first bytes; :func:`~motcua.sources.limits.line_batches`);
+    a gzip cut off mid-stream gives the lines read before the cut (the last one
+    partial); a gzip expanding beyond the ratio limit stops. A symbolic link is refused
+    (:func:`open_regular`)."""
+    what = f"export bundle {bundle}: {safe_text(f.relative_to(bundle).as_posix())}"
+    with open_regular(f, bundle) as plain:
+        gz = f.name.endswith(".gz")
+        compressed = os.fstat(plain.fileno()).st_size if gz else None
+        with (gzip.open(plain, "rb") if gz else plain) as fh:
+            yield from line_batches(fh, limits, what, BATCH_LINES, BATCH_BYTES, compressed)
 
 
 def _utf8_array(raw_lines: list[bytes]) -> pa.Array | None:
@@ -201,39 +208,35 @@ def _utf8_array(raw_lines: list[bytes]) -> pa.Array | None:
         return None
 
 
-def _arrow_batch(rel: str, text: pa.Array, offset: int) -> RawBatch:
+def _arrow_batch(rel: str, text: pa.Array, offset: int, too_large: dict[int, str] | None = None) -> RawBatch:
     """A raw batch of the non-blank lines of ``text`` (line numbers from ``offset`` + 1),
-    built with Arrow compute: the same rows as :func:`_batches`."""
+    built with Arrow compute: the same rows as :func:`_batches`. ``too_large``: the
+    errors of the lines that stand as their first bytes (kept even when those are blank)."""
     recs = pc.utf8_rtrim(text, characters="\r")
     numbers = pa.array(np.arange(offset + 1, offset + 1 + len(text), dtype="int64")).cast(pa.string())
     locs = pc.binary_join_element_wise(pa.scalar(f"{rel}:"), numbers, "")
     keep = pc.not_equal(pc.utf8_trim_whitespace(recs), "")
-    table = pa.table({"locator": locs, "record": recs, "error": pa.nulls(len(text), pa.string())})
+    if too_large:
+        errors = pa.array([too_large.get(i) for i in range(len(text))], pa.string())
+        keep = pc.or_(keep, pc.is_valid(errors))
+    else:
+        errors = pa.nulls(len(text), pa.string())
+    table = pa.table({"locator": locs, "record": recs, "error": errors})
     return table.filter(keep).cast(RAW_SCHEMA)
 
 
-def _batches(rel: str, lines: list[str], offset: int, note: str | None) -> Iterator[RawBatch]:
-    """Raw batches of non-blank ``lines`` (line numbers from ``offset`` + 1)."""
+def _batches(rel: str, lines: list[str], offset: int, note: str | None, limits: Limits,
+             too_large: dict[int, str] | None = None) -> Iterator[RawBatch]:
+    """Raw batches of non-blank ``lines`` (line numbers from ``offset`` + 1); a line over
+    ``max_record_bytes`` is cut with a ``record_too_large`` error (:func:`make_batch`);
+    ``too_large``: errors of lines already cut, by index in ``lines``."""
+    too_large = too_large or {}
     for start in range(0, len(lines), BATCH_LINES):
         chunk = lines[start:start + BATCH_LINES]
         locs = [f"{rel}:{offset + start + i + 1}" for i in range(len(chunk))]
         recs = [ln.rstrip("\r") for ln in chunk]
-        errors = [None] * len(recs)
+        errors = [too_large.get(start + i) for i in range(len(chunk))]
         if note:
             locs = [f"{loc} ({note})" for loc in locs]
-        keep = [i for i, r in enumerate(recs) if r.strip() != ""]
-        yield make_batch([locs[i] for i in keep], [recs[i] for i in keep], [errors[i] for i in keep])
-
-
-def _partial_gunzip(data: bytes) -> bytes:
-    out = bytearray()
-    with gzip.open(io.BytesIO(data), "rb") as fh:
-        try:
-            while True:
-                block = fh.read(1 << 16)
-                if not block:
-                    break
-                out.extend(block)
-        except (OSError, EOFError):
-            pass
-    return bytes(out)
+        keep = [i for i, r in enumerate(recs) if r.strip() != "" or errors[i] is not None]
+        yield make_batch([locs[i] for i in keep], [recs[i] for i in keep], [errors[i] for i in keep], limits)

@@ -45,6 +45,7 @@ from motcua.sources.base import (
     conform_catalogue,
     make_batch,
 )
+from motcua.sources.limits import Limits
 from motcua.sources.spreadsheet import contract_stamp, shift_stamp
 
 log = logging.getLogger(__name__)
@@ -109,11 +110,14 @@ class DatabaseSource:
     ``postgresql+psycopg://…``, ``sqlite:///file``); ``chunk_size`` is the number of
     ``ho_so`` rows fetched and yielded at a time; ``overlap_seconds`` how far before
     ``since`` to start reading (late commits with older stamps); other keyword arguments
-    go to :func:`sqlalchemy.create_engine`.
+    go to :func:`sqlalchemy.create_engine`. ``limits`` (default: from the settings): a
+    row whose snapshot is over ``max_record_bytes`` is passed on cut, with a
+    ``record_too_large`` error (:mod:`motcua.sources.limits`).
     """
 
     def __init__(
-        self, url: str, chunk_size: int = 5000, overlap_seconds: float = 3600, **engine_options: Any
+        self, url: str, chunk_size: int = 5000, overlap_seconds: float = 3600, *, limits: Limits | None = None,
+        **engine_options: Any
     ) -> None:
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
@@ -125,6 +129,7 @@ class DatabaseSource:
         #: rows passed on without a readable NgayCapNhat (staging quarantines them)
         self.unstamped = 0
         self.name = "database"
+        self.limits = limits if limits is not None else Limits.from_env()
         self._engine_options = engine_options
         self._engine: sa.Engine | None = None
 
@@ -225,7 +230,7 @@ class DatabaseSource:
                     snap["QuaTrinhXuLy"] = entries.get(code, [])
                     locs.append(f"ho_so:{code}")
                     recs.append(json.dumps(snap, ensure_ascii=False))
-                yield make_batch(locs, recs)
+                yield make_batch(locs, recs, limits=self.limits)
 
     @staticmethod
     def _since_clause(column: sa.Column, since_stamp: str) -> sa.ColumnElement[bool]:

@@ -22,6 +22,18 @@ Real servers are slow, rate-limit, fail and change while you page. This client:
   ``json.dumps(item, ensure_ascii=False)``, ``locator`` is ``page N item K`` (with
   ``(pass P)`` from the second pass on).
 
+Limits (:mod:`motcua.sources.limits`; the source is not trusted): a response is read
+at most ``max_file_bytes`` (decompressed) and a larger one stops the extraction with
+:class:`HttpSourceError` naming the page; an item nested too deeply to parse is passed
+on as its text with an ``invalid_json`` error (:mod:`motcua.sources.jsonpage`), and a
+page too deep outside its items stops the extraction, naming it; an item over
+``max_record_bytes`` is cut with a ``record_too_large`` error; a lone surrogate in an
+item is kept as its escape; after ``max_empty_pages`` consecutive empty pages before
+the announced ``total_pages`` the pass ends, with a warning (``stats["empty_pages"]``);
+in a re-query pass, items older than the ``updated_since`` asked for (a server that
+does not filter) are skipped and counted (``stats["outside_window"]``), so such a
+server does not make every pass read everything again.
+
 Progress / resuming: :attr:`HttpSource.max_updated` is the greatest ``NgayCapNhat``
 (local ``yyyyMMddHHmmss``) of the pages the consumer has taken *and come back from*
 (it advances when the next batch is requested, and at the end). Pages arrive in
@@ -34,6 +46,7 @@ optional ``on_progress`` callback is called with each new value.
 from __future__ import annotations
 
 import email.utils
+import hashlib
 import json
 import logging
 import os
@@ -52,6 +65,8 @@ from motcua.sources.base import (
     conform_catalogue,
     make_batch,
 )
+from motcua.sources.jsonpage import PageTooDeep, Unparsed, parse_page
+from motcua.sources.limits import Limits
 from motcua.sources.spreadsheet import contract_stamp, shift_stamp
 
 log = logging.getLogger(__name__)
@@ -97,7 +112,8 @@ class HttpSource:
     ``overlap_seconds`` how far before a watermark to start again;
     ``backoff_base``/``backoff_max`` the exponential back-off (seconds);
     ``max_retry_after`` caps a server's ``Retry-After``; ``max_passes`` caps the
-    re-query passes of one extraction; ``on_progress`` gets each new :attr:`max_updated`.
+    re-query passes of one extraction; ``on_progress`` gets each new :attr:`max_updated`;
+    ``limits`` (default: from the settings) bound responses, items and empty pages.
     """
 
     def __init__(
@@ -115,6 +131,7 @@ class HttpSource:
         max_passes: int = 50,
         on_progress: Callable[[str], None] | None = None,
         seed: int | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -131,7 +148,9 @@ class HttpSource:
         self.on_progress = on_progress
         self.name = "http"
         self.max_updated: str | None = None
-        self.stats: dict[str, int] = {"requests": 0, "retries": 0, "passes": 0, "duplicates": 0}
+        self.limits = limits if limits is not None else Limits.from_env()
+        self.stats: dict[str, int] = {"requests": 0, "retries": 0, "passes": 0, "duplicates": 0,
+                                      "empty_pages": 0, "unparsed_items": 0, "outside_window": 0}
         self._rng = random.Random(seed)
 
     def __repr__(self) -> str:
@@ -156,7 +175,7 @@ class HttpSource:
         for attempt in range(self.max_retries + 1):
             self.stats["requests"] += 1
             try:
-                return self._attempt(client, path, params)
+                return self._attempt(client, path, params, what)
             except _Retry as retry:
                 reason, delay = retry.reason, retry.delay
             except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
@@ -165,6 +184,8 @@ class HttpSource:
                 reason, delay = f"time-out ({type(exc).__name__})", None
             except httpx.TransportError as exc:
                 reason, delay = f"connection error ({type(exc).__name__}: {exc})", None
+            except httpx.DecodingError as exc:  # a body its Content-Encoding does not decode
+                reason, delay = f"undecodable body ({exc})", None
             if attempt >= self.max_retries:
                 raise HttpSourceError(f"GET {what}: gave up after {attempt + 1} attempts; last: {reason}")
             if delay is None:
@@ -176,24 +197,41 @@ class HttpSource:
             time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(self, client: httpx.Client, path: str, params: dict[str, Any] | None) -> dict[str, Any]:
-        resp = client.get(path, params=params)
-        status = resp.status_code
-        if status in RETRY_STATUSES or status >= 500:
-            delay = _retry_after(resp.headers.get("Retry-After")) if status in (429, 503) else None
-            raise _Retry(f"HTTP {status}", delay)
-        if status in (401, 403):
-            hint = "no token given (set MOTCUA_SOURCE_TOKEN)" if not self._token else "the token was refused"
-            raise HttpSourceError(f"GET {path}: HTTP {status} unauthorised: {hint}")
-        if status >= 400:
-            raise HttpSourceError(f"GET {path}: HTTP {status}: {resp.text[:200]}")
+    def _attempt(self, client: httpx.Client, path: str, params: dict[str, Any] | None, what: str) -> dict[str, Any]:
+        with client.stream("GET", path, params=params) as resp:
+            status = resp.status_code
+            if status in RETRY_STATUSES or status >= 500:
+                delay = _retry_after(resp.headers.get("Retry-After")) if status in (429, 503) else None
+                raise _Retry(f"HTTP {status}", delay)
+            if status in (401, 403):
+                hint = "no token given (set MOTCUA_SOURCE_TOKEN)" if not self._token else "the token was refused"
+                raise HttpSourceError(f"GET {path}: HTTP {status} unauthorised: {hint}")
+            if status >= 400:
+                raise HttpSourceError(f"GET {path}: HTTP {status}: {self._read(resp, what, 200).decode(errors='replace')}")
+            body = self._read(resp, what)
         try:
-            data = json.loads(resp.content)
+            data = parse_page(body)
+        except PageTooDeep as exc:
+            raise HttpSourceError(f"GET {what}: {exc}; stopping (a response that retrying cannot fix)") from None
         except ValueError as exc:
-            raise _Retry(f"invalid JSON body ({len(resp.content)} bytes; {exc.msg})") from None
+            raise _Retry(f"invalid JSON body ({len(body)} bytes; {getattr(exc, 'msg', exc)})") from None
         if not isinstance(data, dict) or not isinstance(data.get("items"), list):
             raise _Retry("unexpected JSON body (no 'items' list)")
         return data
+
+    def _read(self, resp: httpx.Response, what: str, at_most: int | None = None) -> bytes:
+        """The body (decompressed), at most ``max_file_bytes`` (else HttpSourceError, naming
+        the page), or only its first ``at_most`` bytes."""
+        cap = self.limits.max_file_bytes
+        body = bytearray()
+        for chunk in resp.iter_bytes():
+            body += chunk
+            if at_most is not None and len(body) >= at_most:
+                return bytes(body[:at_most])
+            if len(body) > cap:
+                raise HttpSourceError(f"GET {what}: response over MOTCUA_MAX_FILE_BYTES = {cap} bytes "
+                                      "(decompressed); stopping")
+        return bytes(body)
 
     # -- catalogue ----------------------------------------------------------
 
@@ -208,6 +246,8 @@ class HttpSource:
     def _catalogue(self, path: str, columns: list[str]) -> pd.DataFrame:
         with self._client() as client:
             items = self._get_json(client, path)["items"]
+        if any(isinstance(item, Unparsed) for item in items):
+            raise HttpSourceError(f"GET {path}: a catalogue item is nested too deeply to parse")
         rows = [
             {k: (None if v is None else str(v)) for k, v in item.items()} for item in items if isinstance(item, dict)
         ]
@@ -231,13 +271,14 @@ class HttpSource:
                 raise ValueError(f"since: not a timestamp: {since!r}")
             lower = shift_stamp(stamp, -self.overlap_seconds)
         seen: dict[tuple[Any, Any], str] = {}  # (MaHoSo, NgayCapNhat) -> stamp
-        unstamped: set[str] = set()  # items without a readable NgayCapNhat, by text
+        unstamped: set[bytes] = set()  # items without a readable NgayCapNhat, by their text's hash
         greatest: str | None = None  # greatest NgayCapNhat received (not necessarily handed over)
         with self._client() as client:
             for pass_no in range(1, self.max_passes + 1):
                 self.stats["passes"] += 1
                 added = 0
                 page = 1
+                empty_run = 0  # consecutive empty pages
                 log.info("%r: pass %d from %s", self, pass_no, lower or "the beginning")
                 while True:
                     params: dict[str, Any] = {"page": page, "page_size": self.page_size}
@@ -250,10 +291,18 @@ class HttpSource:
                     page_max: str | None = None
                     suffix = f" (pass {pass_no})" if pass_no > 1 else ""
                     for k, item in enumerate(data["items"], start=1):
-                        text = json.dumps(item, ensure_ascii=False)
-                        error = None if isinstance(item, dict) else "API item is not a JSON object"
+                        if isinstance(item, Unparsed):  # too deep to parse: staging quarantines it
+                            text, error = item.text, item.reason
+                        else:
+                            text = json.dumps(item, ensure_ascii=False)
+                            error = None if isinstance(item, dict) else "API item is not a JSON object"
                         raw_stamp = item.get("NgayCapNhat") if error is None else None
                         stamp = contract_stamp(raw_stamp)
+                        if stamp is not None and pass_no > 1 and lower is not None and stamp < lower:
+                            # older than this pass asked for: a filtering server never sends it,
+                            # and the passes before took everything from further back
+                            self.stats["outside_window"] += 1
+                            continue
                         if stamp is not None:
                             key = (_hashable(item.get("MaHoSo")), _hashable(raw_stamp))
                             if key in seen:
@@ -263,10 +312,13 @@ class HttpSource:
                             if page_max is None or stamp > page_max:
                                 page_max = stamp
                         else:  # no usable NgayCapNhat: the pipeline quarantines it; once only
-                            if text in unstamped:
+                            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
+                            if digest in unstamped:
                                 self.stats["duplicates"] += 1
                                 continue
-                            unstamped.add(text)
+                            unstamped.add(digest)
+                        if isinstance(item, Unparsed):
+                            self.stats["unparsed_items"] += 1
                         locs.append(f"page {page} item {k}{suffix}")
                         recs.append(text)
                         errs.append(error)
@@ -274,11 +326,19 @@ class HttpSource:
                     if page_max is not None and (greatest is None or page_max > greatest):
                         greatest = page_max
                     if recs:
-                        yield make_batch(locs, recs, errs)
+                        yield make_batch(locs, recs, errs, self.limits)
                     # the consumer came back: everything up to this page is handed over
                     self._advance(page_max)
                     total = data.get("total_pages")
                     if not isinstance(total, int) or page >= total:
+                        break
+                    empty_run = 0 if data["items"] else empty_run + 1
+                    self.stats["empty_pages"] += int(empty_run > 0)
+                    if empty_run >= self.limits.max_empty_pages:
+                        log.warning("%r: pages %d-%d of the %d announced were empty; ending pass %d there "
+                                    "(MOTCUA_HTTP_MAX_EMPTY_PAGES = %d; %d empty page(s) so far)", self,
+                                    page - empty_run + 1, page, total, pass_no, self.limits.max_empty_pages,
+                                    self.stats["empty_pages"])
                         break
                     page += 1
                 if added == 0 or greatest is None:
@@ -288,6 +348,9 @@ class HttpSource:
                 seen = {key: s for key, s in seen.items() if s >= lower}
             else:
                 log.warning("%r: still receiving changes after %d passes; stopping", self, self.max_passes)
+        if self.stats["outside_window"]:
+            log.warning("%r: %d item(s) older than the updated_since asked for were skipped in the re-query "
+                        "passes (does the server filter by updated_since?)", self, self.stats["outside_window"])
         self._advance(greatest)
 
 

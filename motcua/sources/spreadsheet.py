@@ -56,6 +56,7 @@ from motcua.sources.base import (
     conform_catalogue,
     make_batch,
 )
+from motcua.sources.limits import Limits, check_zip, decode_utf16, read_file, widen_csv_fields
 
 log = logging.getLogger(__name__)
 
@@ -388,21 +389,23 @@ def decode_bytes(data: bytes) -> tuple[str, str | None]:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        return decode_utf16(data), "utf-16"
     head = data[:4096]
     if head and head.count(b"\x00") > len(head) // 4:
         even_nuls = head[0::2].count(b"\x00")
         odd_nuls = head[1::2].count(b"\x00")
-        return data.decode("utf-16-be" if even_nuls > odd_nuls else "utf-16-le"), "utf-16"
+        return decode_utf16(data, "utf-16-be" if even_nuls > odd_nuls else "utf-16-le"), "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         return unicodedata.normalize("NFC", data.decode("cp1258", errors="replace")), "cp1258"
 
 
-def _read_csv_rows(path: Path, score: Callable[[list[list[Any]]], int]) -> Iterator[list[Any]]:
-    """Rows of a CSV file; the delimiter is the one whose first rows hold the best header."""
-    text, encoding = decode_bytes(path.read_bytes())
+def _read_csv_rows(path: Path, score: Callable[[list[list[Any]]], int], limits: Limits) -> Iterator[list[Any]]:
+    """Rows of a CSV file (at most ``max_file_bytes``); the delimiter is the one whose
+    first rows hold the best header."""
+    text, encoding = decode_bytes(read_file(path, limits))
+    widen_csv_fields(limits)
     head = text[:20000].splitlines()[:HEADER_SCAN_ROWS]
     best, best_score = ",", -1
     for delimiter in (",", ";", "\t", "|"):
@@ -414,9 +417,10 @@ def _read_csv_rows(path: Path, score: Callable[[list[list[Any]]], int]) -> Itera
     yield from csv.reader(io.StringIO(text, newline=""), delimiter=best)
 
 
-def _read_xlsx_rows(path: Path, sheet: str | None) -> tuple[Iterator[list[Any]], dt.datetime, str, Any]:
+def _read_xlsx_rows(path: Path, sheet: str | None, limits: Limits) -> tuple[Iterator[list[Any]], dt.datetime, str, Any]:
     import openpyxl
 
+    check_zip(path, limits)  # a part over the limits stops before openpyxl inflates it
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     ws = wb[sheet] if sheet else wb.worksheets[0]
     epoch = EXCEL_EPOCH_1904 if getattr(wb, "epoch", None) == dt.datetime(1904, 1, 1) else EXCEL_EPOCH_1900
@@ -451,6 +455,7 @@ class SpreadsheetSource:
     the sheet, if present; else empty frames). ``sheet`` picks an XLSX worksheet (default
     the first); ``exported_at`` (a timestamp in any contract form) is ``NgayCapNhat``
     for sheets without a "Ngày cập nhật" column (default: the file's modification time).
+    ``limits`` (default: from the settings): see :mod:`motcua.sources.limits`.
     """
 
     def __init__(
@@ -462,6 +467,7 @@ class SpreadsheetSource:
         sheet: str | None = None,
         exported_at: str | None = None,
         batch_rows: int = BATCH_ROWS,
+        limits: Limits | None = None,
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
@@ -469,6 +475,7 @@ class SpreadsheetSource:
         if self.path.suffix.lower() not in {".xlsx", ".xlsm", ".csv", ".txt", ".tsv"}:
             raise ValueError(f"spreadsheet {self.path}: expected .xlsx or .csv")
         self.name = "spreadsheet"
+        self.limits = limits if limits is not None else Limits.from_env()
         self.mapping = load_mapping(mapping_file) if mapping_file else Mapping()
         self.procedures_path = self._companion(procedures, "procedures.csv")
         self.agencies_path = self._companion(agencies, "agencies.csv")
@@ -504,11 +511,10 @@ class SpreadsheetSource:
         """The companion agencies.csv, or an empty frame with the contract's columns."""
         return self._catalogue(self.agencies_path, AGENCY_COLUMNS)
 
-    @staticmethod
-    def _catalogue(path: Path | None, columns: list[str]) -> pd.DataFrame:
+    def _catalogue(self, path: Path | None, columns: list[str]) -> pd.DataFrame:
         if path is None:
             return pd.DataFrame({c: pd.Series([], dtype="string") for c in columns})
-        text, _ = decode_bytes(path.read_bytes())
+        text, _ = decode_bytes(read_file(path, self.limits))
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
         return conform_catalogue(df, columns, str(path))
 
@@ -529,8 +535,9 @@ class SpreadsheetSource:
 
     def _rows(self) -> tuple[Iterator[list[Any]], dt.datetime, str, Any]:
         if self.path.suffix.lower() in {".xlsx", ".xlsm"}:
-            return _read_xlsx_rows(self.path, self.sheet)
-        return _read_csv_rows(self.path, lambda rows: self._find_header(rows)[1]), EXCEL_EPOCH_1900, "", None
+            return _read_xlsx_rows(self.path, self.sheet, self.limits)
+        rows = _read_csv_rows(self.path, lambda head: self._find_header(head)[1], self.limits)
+        return rows, EXCEL_EPOCH_1900, "", None
 
     def _find_header(self, head: list[list[Any]]) -> tuple[int, int]:
         """(index, number of recognised fields) of the row that looks most like the header."""
@@ -619,10 +626,10 @@ class SpreadsheetSource:
             locs.append(f"{where}:{rownum}")
             errs.append(error)
             if len(recs) >= self.batch_rows:
-                yield make_batch(locs, recs, errs)
+                yield make_batch(locs, recs, errs, self.limits)
                 locs, recs, errs = [], [], []
         if recs:
-            yield make_batch(locs, recs, errs)
+            yield make_batch(locs, recs, errs, self.limits)
 
     def _map_row(
         self, row: list[Any], colmap: dict[str, int], names: list[str], epoch: dt.datetime
