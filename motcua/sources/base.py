@@ -84,7 +84,13 @@ def open_source(spec: str, **options: object) -> Source:
     * a SQLAlchemy URL (``mysql+pymysql://…``, ``postgresql+psycopg://…``, ``sqlite:///…``): its database;
     * a ``.xlsx`` / ``.csv`` file: a vendor's spreadsheet export;
     * ``raw:<data_dir>/raw``: the raw landing zone, replayed.
+
+    ``spec`` may be a redacted URL (``user:***@``): its password is found by
+    :func:`motcua.redact.reveal` here, where the source is opened.
     """
+    from motcua.redact import reveal
+
+    spec = reveal(spec)
     if spec.startswith("raw:"):
         from motcua.sources.replay import ReplaySource
 
