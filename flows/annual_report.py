@@ -52,7 +52,9 @@ def annual_report(year: int | None = None, convention: Literal["calendar", "decr
             09/2019/NĐ-CP: 15 December of the year before – 14 December).
         agency: report for this agency and every agency under it (default: all).
         render: ``csv`` (tables 1–2) or ``full`` (the complete report; see render_report).
-        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL).
+        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL),
+            without a password in clear (Prefect stores parameters): redacted (``user:***@``) or none; see
+            :mod:`flows.pipeline`.
         data_dir: where reports go by default (``<data_dir>/reports/<year>``).
         out_dir: write the files here instead.
     """

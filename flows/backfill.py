@@ -22,11 +22,15 @@ def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, re
         date_to: last day of the range (local date, included).
         source: export bundle folder, http(s):// API base, database URL or spreadsheet;
             with ``replay``, also its raw-zone name (``bundle-…``). Default: MOTCUA_SOURCE.
+            A URL without a password in clear (Prefect stores parameters): redacted (``user:***@``) or none; see
+            :mod:`flows.pipeline`.
         replay: process again the raw-zone files extracted in the range
             (``raw/source=…/extracted=YYYY-MM-DD``) instead of reading the source; without
             it the source is read again for every change since ``date_from``.
         rebuild_all: rebuild every mart period, not only those the range and the changes touch.
-        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL).
+        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL),
+            without a password in clear (Prefect stores parameters): redacted (``user:***@``) or none; see
+            :mod:`flows.pipeline`.
         data_dir: raw zone and run folders (default: MOTCUA_DATA_DIR or ./var).
         quarantine_threshold: fail when a larger share of records is quarantined.
     """

@@ -19,10 +19,14 @@ def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: 
 
     Args:
         source: export bundle folder, http(s):// API base, database URL or spreadsheet
-            (default: the MOTCUA_SOURCE environment variable of the worker).
+            (default: the MOTCUA_SOURCE environment variable of the worker); a URL
+            without a password in clear (Prefect stores parameters): redacted (``user:***@``) or none; see
+            :mod:`flows.pipeline`.
         as_of: the business day this run closes (default: yesterday in Asia/Ho_Chi_Minh,
             from the run's scheduled start time, which Prefect gives in UTC).
-        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL).
+        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL),
+            without a password in clear (Prefect stores parameters): redacted (``user:***@``) or none; see
+            :mod:`flows.pipeline`.
         data_dir: raw zone and run folders (default: MOTCUA_DATA_DIR or ./var).
         quarantine_threshold: fail when a larger share of records is quarantined.
     """

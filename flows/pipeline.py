@@ -9,7 +9,21 @@ and pass paths, table names and counts. Shared here:
   to rebuild, build and audit the marts, publish those partitions;
 * :func:`publish_artifacts` — the run's table and markdown artifacts;
 * :func:`progress` — stage-by-stage progress for the command line;
-* dates in Asia/Ho_Chi_Minh (:func:`local_date`, :func:`business_yesterday`).
+* dates in Asia/Ho_Chi_Minh (:func:`local_date`, :func:`business_yesterday`);
+* the flows' URL parameters (:func:`settings_for`, :func:`resolve_source`).
+
+No password in a flow parameter (Prefect stores and shows them): the ``warehouse`` and
+``source`` parameters of every flow are either a URL without a password, or the URL
+*redacted* (``postgresql+psycopg://user:***@host/db``, as
+:func:`motcua.redact.redact_url` shows it); a parameter with a password in clear is
+refused. The real URL behind a redacted one is found at run time, where a connection is
+opened (:func:`motcua.redact.reveal`): in this process's registry (``motcua run`` and
+the other commands conceal the URLs they are given before calling the flow), else in
+``MOTCUA_WAREHOUSE_URL`` / ``MOTCUA_SOURCE`` (a deployment's worker), else in the Prefect
+Secret blocks ``motcua-warehouse-url`` / ``motcua-source``. Without a parameter, the
+flows read those variables, as before. Settings, runs, task inputs, results, artifacts
+and audit rows carry the redacted URL only; log lines go through
+:class:`motcua.redact.RedactingFilter`.
 
 Which lock applies when (see docs/prefect.md):
 
@@ -34,6 +48,7 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 
 from flows import stages, tasks
+from motcua.redact import check_parameter, conceal, install_log_redaction
 from motcua.settings import Settings, SettingsError
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -49,17 +64,20 @@ MART_NAMES = ("mart.dossier_resolution", "mart.dossier_intake", "mart.indicator"
 # --------------------------------------------------------------------------- settings, dates
 def settings_for(warehouse: str | None = None, data_dir: str | None = None,
                  quarantine_threshold: float | None = None, dask: str | None = None) -> Settings:
-    """The settings, with the flow's parameters overriding the environment."""
-    return Settings.from_env(warehouse_url=warehouse, data_dir=data_dir, quarantine_threshold=quarantine_threshold,
+    """The settings, with the flow's parameters overriding the environment. ``warehouse``
+    must not carry a password in clear (see the module docstring)."""
+    install_log_redaction()  # Prefect (re)configures its log handlers: filter them again
+    return Settings.from_env(warehouse_url=check_parameter("warehouse", warehouse), data_dir=data_dir, quarantine_threshold=quarantine_threshold,
                              dask=dask)
 
 
 def resolve_source(source: str | None) -> str:
-    """The source given, else ``MOTCUA_SOURCE`` (read at run time, never stored in a deployment)."""
-    value = source or os.environ.get("MOTCUA_SOURCE")
+    """The source given (never with a password in clear: see the module docstring), else
+    ``MOTCUA_SOURCE`` (read at run time, never stored in a deployment); redacted."""
+    value = check_parameter("source", source) or os.environ.get("MOTCUA_SOURCE")
     if not value:
         raise SettingsError("no source: pass --source / the `source` parameter, or set MOTCUA_SOURCE")
-    return value
+    return conceal(value)  # type: ignore[return-value]
 
 
 def local_date(moment: dt.datetime | None = None) -> dt.date:
@@ -319,13 +337,19 @@ def motcua_run(source: str, warehouse: str | None = None, data_dir: str | None =
 
     Args:
         source: export bundle folder, http(s):// API base, database URL or spreadsheet.
-        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL or DuckDB).
+            A URL's password is never a parameter: pass the URL redacted (``user:***@``;
+            the real one from this process's registry, MOTCUA_SOURCE or the Secret block
+            ``motcua-source``; see the module docstring) or without a password.
+        warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL or DuckDB),
+            without a password or redacted (the real one from the registry,
+            MOTCUA_WAREHOUSE_URL or the Secret block ``motcua-warehouse-url``).
         data_dir: folder for the raw zone and run files (default: MOTCUA_DATA_DIR or ./var).
         incremental: only read what changed since the source's watermark.
         quarantine_threshold: fail when a larger share of records is quarantined.
         dask: stage the shards on Dask (local[:N] or a scheduler address; see flows.parallel).
     """
     settings = settings_for(warehouse, data_dir, quarantine_threshold, dask)
+    source = resolve_source(source)
     run = stages.new_run(settings, source)
     try:
         since = tasks.read_watermark(settings, source) if incremental else None

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from motcua.redact import conceal, reveal, scrub
 from motcua.settings import Settings, pseudonym_key
 from motcua.sources import open_source
 from motcua.sources.limits import Limits
@@ -63,7 +64,11 @@ class PipelineError(RuntimeError):
 
 @dataclass
 class Run:
-    """Where one run keeps its files, and what it has counted so far."""
+    """Where one run keeps its files, and what it has counted so far.
+
+    ``source`` and ``warehouse_url`` are held redacted (a password as ``***``, see
+    :func:`motcua.redact.conceal`): a Run is passed to Prefect tasks and to the Dask
+    subflow (whose parameters Prefect stores), and returned in flow results."""
 
     run_id: str
     run_dir: Path
@@ -71,6 +76,10 @@ class Run:
     warehouse_url: str
     started_at: dt.datetime
     counts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.source = conceal(self.source)  # type: ignore[assignment]
+        self.warehouse_url = conceal(self.warehouse_url)  # type: ignore[assignment]
 
     def as_dict(self) -> dict:
         d = asdict(self)
@@ -115,9 +124,12 @@ def new_run(settings: Settings, source: str, run_id: str | None = None) -> Run:
 
 
 def source_name(spec: str) -> str:
-    """A stable, file-system safe name for a source (used in the raw zone and watermarks)."""
+    """A stable, file-system safe name for a source (used in the raw zone and watermarks):
+    a digest of the spec as given (a redacted URL is revealed first, so the name is the
+    one runs before redaction used)."""
     if spec.startswith("raw:"):
         return "replay"
+    spec = reveal(spec)
     kind = "http" if spec.startswith(("http://", "https://")) else "db" if "://" in spec else "file"
     if kind == "file":
         kind = "bundle" if Path(spec).is_dir() else "sheet"
@@ -1310,7 +1322,7 @@ def note_failure(run: Run, settings: Settings, error: BaseException | str, flow:
     keeps that status (its periods are still to rebuild); a run with no row gets a
     ``failed`` one; a row another stage already wrote (e.g. ``failed`` by load_core) stays."""
     t = schema.run
-    text = str(error)[:2000] or type(error).__name__
+    text = scrub(error)[:2000] or type(error).__name__
     engine = make_engine(settings.warehouse_url)
     try:
         with engine.begin() as conn:

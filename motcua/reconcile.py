@@ -30,6 +30,8 @@ from typing import Any
 
 import pandas as pd
 
+from motcua.redact import redact_url, reveal, scrub
+
 TABLE2_COUNTS = ["received_total", "carried_over", "received_new", "resolved_total", "resolved_on_time",
                  "resolved_late", "pending_total", "pending_not_due", "pending_overdue"]
 TABLE1_COUNTS = ["received_online", "received_offline"]
@@ -501,14 +503,15 @@ def warehouse_table(warehouse_url: str, year: int, table: int, convention: str =
     from motcua import reporting
     from transforms import rpt_appendix
 
-    url = sa.engine.make_url(warehouse_url)
+    url = sa.engine.make_url(reveal(warehouse_url))
     if url.get_backend_name() == "duckdb" and url.database not in (None, "", ":memory:") \
             and not Path(url.database).expanduser().exists():
-        raise ValueError(f"no warehouse at {warehouse_url} (run `motcua run` first, or pass --no-warehouse)")
+        raise ValueError(f"no warehouse at {redact_url(warehouse_url)} (run `motcua run` first, or pass --no-warehouse)")
     try:
         core = reporting.scoped(reporting.load_core(warehouse_url, year, convention, agency), agency)
     except sa.exc.SQLAlchemyError as exc:
-        raise ValueError(f"cannot read the warehouse {warehouse_url}: {str(exc).splitlines()[0]}") from exc
+        raise ValueError(f"cannot read the warehouse {redact_url(warehouse_url)}: "
+                         f"{scrub(str(exc).splitlines()[0])}") from None
     start, end = reporting.period_of(year, convention)
     counts = rpt_appendix.counts_for_period(core.fct, core.dim_procedure, start, end,
                                             names=reporting.recorded_names(core))
@@ -527,7 +530,7 @@ def check(path: Path, year: int | None = None, warehouse_url: str | None = None,
             raise ValueError("--year is needed to compare with the warehouse")
         differences = compare(t, warehouse_table(warehouse_url, year, t.table, convention, agency), year)
     return CheckResult(path=str(path), table=t.table, sheet=t.sheet, rows=len(t.rows), year=year,
-                       warehouse=warehouse_url, faults=faults, differences=differences, notes=t.notes)
+                       warehouse=redact_url(warehouse_url), faults=faults, differences=differences, notes=t.notes)
 
 
 def format_text(result: CheckResult) -> str:

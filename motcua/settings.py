@@ -2,7 +2,11 @@
 ``.env`` file in the working folder, if present; see ``.env.example``).
 
 Secrets (the pseudonymisation key, source tokens) are read at run time and never
-written to logs, artifacts or ``prefect.yaml``.
+written to logs, artifacts or ``prefect.yaml``. A warehouse URL's password is kept out
+of the settings object itself: :attr:`Settings.warehouse_url` is always the redacted URL
+(``user:***@``; see :mod:`motcua.redact`), so printing, logging or serialising the
+settings (as Prefect does with task and subflow parameters) shows no password; the real
+URL is looked up only when a connection is opened (:func:`warehouse.engine.make_engine`).
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from motcua.redact import conceal
 
 
 class SettingsError(ValueError):
@@ -29,7 +35,10 @@ def _load_dotenv(path: Path = Path(".env")) -> None:
 
 @dataclass(frozen=True)
 class Settings:
-    """Pipeline settings. Environment variable = ``MOTCUA_`` + upper-case field name."""
+    """Pipeline settings. Environment variable = ``MOTCUA_`` + upper-case field name.
+
+    ``warehouse_url`` holds the URL as shown (its password, if any, as ``***``: see
+    :func:`motcua.redact.conceal`), whatever it was built from."""
 
     warehouse_url: str = field(default="duckdb:///var/warehouse.duckdb",
                                metadata={"help": "SQLAlchemy URL of the warehouse"})
@@ -61,6 +70,9 @@ class Settings:
     http_max_empty_pages: int = field(default=3, metadata={
         "help": "the HTTP source ends a pass after this many consecutive empty pages before the last "
                 "page the server announced (with a warning)"})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "warehouse_url", conceal(self.warehouse_url))
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

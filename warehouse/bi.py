@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
+from motcua.redact import redact_url
 from warehouse import load, schema
 from warehouse.engine import current_revision, head_revision, is_duckdb, make_engine
 
@@ -145,7 +146,7 @@ def _reader_engine(warehouse_url: str) -> Engine:
     url = make_url(warehouse_url)
     db = url.database
     if not db or db == ":memory:" or not Path(db).expanduser().exists():
-        raise FileNotFoundError(f"no DuckDB warehouse at {warehouse_url}")
+        raise FileNotFoundError(f"no DuckDB warehouse at {redact_url(warehouse_url)}")
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"read_only": True})
     try:
         with engine.connect():
@@ -154,21 +155,20 @@ def _reader_engine(warehouse_url: str) -> Engine:
         engine.dispose()
         if "different configuration" in str(exc):
             return make_engine(warehouse_url)
-        raise RuntimeError(f"cannot open the warehouse {warehouse_url} (a run may hold it; the snapshot is "
+        raise RuntimeError(f"cannot open the warehouse {redact_url(warehouse_url)} (a run may hold it; the snapshot is "
                            f"refreshed at the end of each run): {exc.orig}") from exc
     return engine
 
 
 def _read_bi_tables(warehouse_url: str) -> tuple[dict[str, pa.Table], dict[str, object]]:
     """Every BI relation as Arrow, read in one transaction (one consistent state)."""
-    url = make_url(warehouse_url)
     engine = _reader_engine(warehouse_url)
     try:
         head = head_revision()
         try:
             rev = current_revision(engine)
         except sa.exc.DBAPIError as exc:
-            raise RuntimeError(f"cannot open the warehouse {url.render_as_string(hide_password=True)} "
+            raise RuntimeError(f"cannot open the warehouse {redact_url(warehouse_url)} "
                                f"(a run may hold it; the snapshot is refreshed at the end of each run): {exc}") from exc
         if rev != head:
             raise RuntimeError(f"warehouse is at revision {rev}, not {head}: run `motcua warehouse upgrade` "

@@ -113,11 +113,16 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
     missing, and a file this engine creates is owner-only (0600), its WAL too: it holds
     ``audit.quarantine``'s raw records (personal data). A DuckDB warehouse takes
     ``MOTCUA_DUCKDB_MEMORY_LIMIT`` (e.g. ``1GB``; DuckDB's default is 80 % of the RAM) and
-    ``MOTCUA_DUCKDB_THREADS`` from the environment."""
+    ``MOTCUA_DUCKDB_THREADS`` from the environment. ``url`` may be redacted (``user:***@``):
+    its password is found by :func:`motcua.redact.reveal`, here and nowhere earlier."""
+    from motcua.redact import redact_url, reveal
+
+    real = reveal(url)
     try:
-        parsed = make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise ValueError(f"warehouse URL {url!r} is not a SQLAlchemy URL (e.g. duckdb:///var/warehouse.duckdb)") from exc
+        parsed = make_url(real)
+    except (sa.exc.ArgumentError, ValueError):  # the message may quote the URL: never chained
+        raise ValueError(f"warehouse URL {redact_url(url)!r} is not a SQLAlchemy URL "
+                         "(e.g. duckdb:///var/warehouse.duckdb)") from None
     if parsed.get_backend_name() == "duckdb":
         db = parsed.database
         config = {k: v for k, v in (("memory_limit", os.environ.get("MOTCUA_DUCKDB_MEMORY_LIMIT")),

@@ -32,14 +32,15 @@ def backfill(date_from: dt.datetime, date_to: dt.datetime, source: str | None, w
     """
     from flows.backfill import backfill as backfill_flow
     from flows.stages import PipelineError
+    from motcua.redact import conceal
     from motcua.settings import SettingsError
     from motcua.sources.http import HttpSourceError
 
     try:
-        with stage_progress(show_progress):
-            result = backfill_flow(date_from=date_from.date(), date_to=date_to.date(), source=source, replay=replay,
-                                   rebuild_all=rebuild_all, warehouse=warehouse, data_dir=data_dir,
-                                   quarantine_threshold=quarantine_threshold)
+        with stage_progress(show_progress):  # the flow run gets the URLs redacted (motcua.redact)
+            result = backfill_flow(date_from=date_from.date(), date_to=date_to.date(), source=conceal(source),
+                                   replay=replay, rebuild_all=rebuild_all, warehouse=conceal(warehouse),
+                                   data_dir=data_dir, quarantine_threshold=quarantine_threshold)
     except (PipelineError, SettingsError, HttpSourceError, FileNotFoundError, ValueError) as exc:
         fail("backfill", exc)
     how = f"replayed {', '.join(result['replayed_partitions'] or []) or 'no partition'}" if replay else "re-extracted"

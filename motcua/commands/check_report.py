@@ -32,6 +32,7 @@ def check_report(file: Path, year: int | None, warehouse: str | None, no_warehou
     Exits 0 when nothing is found, 1 when anything is, 2 when FILE cannot be read.
     """
     from motcua import reconcile
+    from motcua.redact import scrub
     from motcua.settings import Settings, SettingsError
 
     try:
@@ -41,7 +42,7 @@ def check_report(file: Path, year: int | None, warehouse: str | None, no_warehou
         result = reconcile.check(file, year=year, warehouse_url=url, table=int(table) if table else None,
                                  agency=agency, convention=convention)
     except (ValueError, SettingsError) as exc:
-        click.secho(f"motcua check-report: {exc}", fg="red", err=True)
+        click.secho(f"motcua check-report: {scrub(exc)}", fg="red", err=True)
         sys.exit(2)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, default=str, indent=1))

@@ -82,7 +82,9 @@ def echo_summary(result: dict) -> None:
 
 
 def fail(command: str, exc: BaseException) -> NoReturn:
-    click.secho(f"motcua {command} failed: {exc}", fg="red", err=True)
+    from motcua.redact import scrub
+
+    click.secho(f"motcua {command} failed: {scrub(exc)}", fg="red", err=True)
     sys.exit(1)
 
 
@@ -100,13 +102,15 @@ def nightly(source: str | None, warehouse: str | None, data_dir: str | None, qua
     """
     from flows.nightly import nightly as nightly_flow
     from flows.stages import PipelineError
+    from motcua.redact import conceal
     from motcua.settings import SettingsError
     from motcua.sources.http import HttpSourceError
 
     try:
-        with stage_progress(show_progress):
-            result = nightly_flow(source=source, as_of=as_of.date() if as_of else None, warehouse=warehouse,
-                                  data_dir=data_dir, quarantine_threshold=quarantine_threshold)
+        with stage_progress(show_progress):  # the flow run gets the URLs redacted (motcua.redact)
+            result = nightly_flow(source=conceal(source), as_of=as_of.date() if as_of else None,
+                                  warehouse=conceal(warehouse), data_dir=data_dir,
+                                  quarantine_threshold=quarantine_threshold)
     except (PipelineError, SettingsError, HttpSourceError, FileNotFoundError, ValueError) as exc:
         fail("nightly", exc)
     click.echo(f"nightly for {result['as_of']} (changes since {result['since'] or 'the beginning'}):")

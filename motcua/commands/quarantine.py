@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from motcua.redact import scrub
+
 WAREHOUSE_HELP = "SQLAlchemy URL of the warehouse (env MOTCUA_WAREHOUSE_URL; default duckdb:///var/warehouse.duckdb)."
 
 
@@ -113,7 +115,7 @@ def retry(reason: str | None, from_file: Path | None, ids: tuple[str, ...], ware
         result = q.retry(_url(warehouse), reason=reason, ids=list(ids) or None, from_file=from_file,
                          data_dir=data_dir)
     except (q.QuarantineError, PipelineError, SettingsError) as exc:
-        click.secho(f"motcua quarantine retry failed: {exc}", fg="red", err=True)
+        click.secho(f"motcua quarantine retry failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, default=str))

@@ -28,7 +28,9 @@ def replay(warehouse: str | None, data_dir: str | None) -> None:
         click.echo(f"replaying {len(files)} raw file(s) from {raw}")
         result = motcua_run(source=f"raw:{raw}", warehouse=settings.warehouse_url, data_dir=str(settings.data_dir))
     except (PipelineError, FileNotFoundError, ValueError) as exc:
-        click.secho(f"motcua replay failed: {exc}", fg="red", err=True)
+        from motcua.redact import scrub
+
+        click.secho(f"motcua replay failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)
     st = result["staged"]
     click.echo(f"replayed {st['records_read']} records: {st['records_loaded']} loaded, "

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from motcua.redact import scrub
+
 
 @click.command()
 @click.option("--year", type=int, required=True, help="Report year (e.g. 2019).")
@@ -49,7 +51,7 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
             points = score(tables.indicators, load_rules(scoring_file))
             csv_safe(points).to_csv(target / "diem.csv", index=False, encoding="utf-8-sig")
     except (PlanRegisterError, ReportDataError, ValueError) as exc:  # ScoringError is a ValueError
-        click.secho(f"motcua report failed: {exc}", fg="red", err=True)
+        click.secho(f"motcua report failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)
     click.echo(f"report {year} ({convention}, {tables.period_start:%d/%m/%Y}–{tables.period_end:%d/%m/%Y}, "
                f"{tables.agency_name}) written to {target}:")
@@ -87,7 +89,7 @@ def explain(year: int, column: str, procedure: str | None, agency: str | None, c
     try:
         rows = reporting.explain(settings.warehouse_url, year, column, procedure, convention, agency)
     except ValueError as exc:
-        click.secho(f"motcua explain failed: {exc}", fg="red", err=True)
+        click.secho(f"motcua explain failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)
     if as_csv:
         click.echo(csv_safe(rows).to_csv(index=False), nl=False)

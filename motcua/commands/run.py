@@ -34,21 +34,25 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
 
     Exits 0 when the run completed (quarantined records are not fatal), non-zero when it
     could not complete or the quarantined share exceeded the threshold.
+
+    The flow run gets the URLs redacted (a password as ***): Prefect stores its
+    parameters. The passwords stay in this process (motcua.redact).
     """
     from flows.pipeline import motcua_run
     from flows.stages import PipelineError
     from motcua import reporting
+    from motcua.redact import conceal, scrub
     from motcua.settings import Settings, SettingsError
     from motcua.sources.http import HttpSourceError
 
     try:
         settings = Settings.from_env(warehouse_url=warehouse, data_dir=data_dir,
                                      quarantine_threshold=quarantine_threshold, dask=dask)
-        result = motcua_run(source=source, warehouse=settings.warehouse_url, data_dir=str(settings.data_dir),
+        result = motcua_run(source=conceal(source), warehouse=settings.warehouse_url, data_dir=str(settings.data_dir),
                             incremental=incremental, quarantine_threshold=settings.quarantine_threshold,
                             dask=settings.dask)
     except (PipelineError, SettingsError, HttpSourceError, FileNotFoundError, ValueError) as exc:
-        click.secho(f"motcua run failed: {exc}", fg="red", err=True)
+        click.secho(f"motcua run failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)
     st = result["staged"]
     click.echo(f"run {result['run']['run_id']}: {st['records_read']} records read, "

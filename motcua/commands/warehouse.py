@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from motcua.redact import scrub
 from warehouse.engine import DEFAULT_URL
 
 _WAREHOUSE_OPTION = click.option(
@@ -22,9 +23,9 @@ def _url(url: str | None) -> str:
 
 
 def _shown(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from motcua.redact import redact_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return redact_url(url)  # type: ignore[return-value]
 
 
 @click.group()
@@ -47,7 +48,7 @@ def upgrade(url: str | None, revision: str) -> None:
         run_upgrade(engine, revision)
         after = current_revision(engine)
     except Exception as exc:  # noqa: BLE001 - any failure: one clear line, non-zero exit
-        click.secho(f"motcua warehouse upgrade failed: {exc}", fg="red", err=True)
+        click.secho(f"motcua warehouse upgrade failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)
     finally:
         engine.dispose()
@@ -85,10 +86,10 @@ def grant_bi(role: str, url: str | None, login: bool | None, password_env: str |
             create_schema(engine)
         statements = run_grant(engine, role, login=login, password=password)
     except NotSupportedError as exc:
-        click.secho(str(exc), fg="yellow", err=True)
+        click.secho(scrub(exc), fg="yellow", err=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001
-        click.secho(f"motcua warehouse grant-bi failed: {exc}", fg="red", err=True)
+        click.secho(f"motcua warehouse grant-bi failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)
     finally:
         engine.dispose()
@@ -110,7 +111,7 @@ def snapshot(url: str | None, out_dir: str, parquet: bool) -> None:
     try:
         snap = publish_bi_snapshot(_url(url), out_dir, parquet=parquet)
     except Exception as exc:  # noqa: BLE001
-        click.secho(f"motcua warehouse snapshot failed: {exc}", fg="red", err=True)
+        click.secho(f"motcua warehouse snapshot failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)
     click.echo(f"snapshot: {snap.database}" + (f" and {snap.parquet_dir}/" if snap.parquet_dir else ""))
     for name, n in snap.rows.items():

@@ -107,8 +107,13 @@ def open_source(spec: str, limits: Limits | None = None, **options: object) -> S
 
     ``limits`` (default: from the ``MOTCUA_*`` settings) bound what the source may make
     the pipeline hold (:mod:`motcua.sources.limits`); the raw zone, written by the
-    pipeline itself, is replayed as it is.
+    pipeline itself, is replayed as it is. ``spec`` may be a redacted URL
+    (``user:***@``): its password is found by :func:`motcua.redact.reveal` here, where
+    the source is opened.
     """
+    from motcua.redact import reveal
+
+    spec = reveal(spec)
     if spec.startswith("raw:"):
         from motcua.sources.replay import ReplaySource
 

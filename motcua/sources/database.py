@@ -134,7 +134,9 @@ class DatabaseSource:
         self._engine: sa.Engine | None = None
 
     def __repr__(self) -> str:
-        return f"DatabaseSource({sa.make_url(self.url).render_as_string(hide_password=True)!r})"
+        from motcua.redact import redact_url
+
+        return f"DatabaseSource({redact_url(self.url)!r})"
 
     @property
     def engine(self) -> sa.Engine:
@@ -437,5 +439,7 @@ def load_bundle_into_database(
     finally:
         engine.dispose()
     counts.update(skipped_lines=skipped, converted_values=converted)
-    log.info("loaded %s into %s: %s", bundle_path, sa.make_url(url).render_as_string(hide_password=True), counts)
+    from motcua.redact import redact_url
+
+    log.info("loaded %s into %s: %s", bundle_path, redact_url(url), counts)
     return counts

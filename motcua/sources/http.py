@@ -155,7 +155,9 @@ class HttpSource:
 
     def __repr__(self) -> str:
         auth = "with token" if self._token else "no token"
-        return f"HttpSource({self.url!r}, {auth})"
+        from motcua.redact import redact_url
+
+        return f"HttpSource({redact_url(self.url)!r}, {auth})"
 
     # -- transport ----------------------------------------------------------
 

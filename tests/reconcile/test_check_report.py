@@ -151,3 +151,27 @@ def test_counts_and_spellings():
         reconcile.parse_count("12a")
     assert reconcile.code_key("TCĐLCL") == reconcile.code_key("TCDLCL") == reconcile.code_key("tcđ lcl")
     assert reconcile.name_key("Thủ tục  A.") == reconcile.name_key("thủ tục a")
+
+
+@pytest.mark.postgres
+def test_check_report_shows_a_postgresql_warehouse_redacted(tmp_path):
+    """Against a PostgreSQL warehouse whose URL carries a password (trust authentication
+    ignores it): the JSON and the text name the warehouse redacted, never the password."""
+    import uuid
+
+    import sqlalchemy as sa
+    from helpers.warehouses import fresh_postgres_database
+
+    password = f"s3cret-pw-{uuid.uuid4().hex[:12]}"
+    snaps = [dossier("D1", 9, "20190308100000", procedure_code="1.000001", intake="20190304090000",
+                     due="20190311170000", resolved="20190308100000")]
+    bundle = write_bundle(tmp_path / "bundle", snaps, procedures=[procedure("1.000001", 5, name=ROW1, field="ATBX")])
+    with fresh_postgres_database("motcua_check") as plain:
+        url = sa.engine.make_url(plain).set(password=password).render_as_string(hide_password=False)
+        run_pipeline(bundle, url, tmp_path / "var", validate=False)
+        as_json = invoke(str(SEED_TABLE2), "--year", "2019", "--warehouse", url, "--json")
+        text = invoke(str(SEED_TABLE2), "--year", "2019", "--warehouse", url)
+    assert as_json.exit_code == 1 and text.exit_code == 1, as_json.output + text.output
+    assert json.loads(as_json.output)["warehouse"] == sa.engine.make_url(url).render_as_string(hide_password=True)
+    assert "differences from the warehouse" in text.output
+    assert password not in as_json.output + text.output
