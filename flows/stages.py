@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from motcua.redact import conceal, reveal, scrub
+from motcua.redact import conceal, redact_url, reveal, scrub
 from motcua.settings import Settings, pseudonym_key
 from motcua.sources import open_source
 from motcua.sources.limits import Limits
@@ -123,19 +123,31 @@ def new_run(settings: Settings, source: str, run_id: str | None = None) -> Run:
     return Run(rid, run_dir, source, settings.warehouse_url, now)
 
 
-def source_name(spec: str) -> str:
+def source_name(spec: str, legacy: bool = False) -> str:
     """A stable, file-system safe name for a source (used in the raw zone and watermarks):
-    a digest of the spec as given (a redacted URL is revealed first, so the name is the
-    one runs before redaction used)."""
+    a digest of the spec with its password hidden (a secret's digest, even cut short,
+    would let anyone who reads the raw zone's folder names or audit.source_state confirm
+    a guessed password; and a rotated password is still the same source). ``legacy``:
+    the digest of the spec in clear, as earlier releases named sources (a watermark
+    stored under that name is still found, see :func:`read_watermark`)."""
     if spec.startswith("raw:"):
         return "replay"
-    spec = reveal(spec)
     kind = "http" if spec.startswith(("http://", "https://")) else "db" if "://" in spec else "file"
     if kind == "file":
         kind = "bundle" if Path(spec).is_dir() else "sheet"
         spec = str(Path(spec).resolve())
+    else:
+        spec = reveal(spec) if legacy else redact_url(spec)
     digest = hashlib.sha256(spec.encode()).hexdigest()[:10]
     return f"{kind}-{digest}"
+
+
+def _legacy_name(spec: str) -> str | None:
+    """:func:`source_name` as earlier releases made it; None when the password is not known here."""
+    try:
+        return source_name(spec, legacy=True)
+    except Exception:  # noqa: BLE001 - a hidden password this process cannot reveal
+        return None
 
 
 # --------------------------------------------------------------------------- extract
@@ -651,6 +663,9 @@ def read_watermark(settings: Settings, source: str) -> str | None:
         with engine.connect() as conn:
             t = schema.source_state
             mark = conn.execute(sa.select(t.c.watermark).where(t.c.source == source_name(source))).scalar()
+            if mark is None and _legacy_name(source) not in (None, source_name(source)):
+                # stored by a release that named the source by a digest of its password too
+                mark = conn.execute(sa.select(t.c.watermark).where(t.c.source == _legacy_name(source))).scalar()
     finally:
         engine.dispose()
     if mark is None:

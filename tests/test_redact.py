@@ -182,3 +182,32 @@ def test_prefect_yaml_holds_no_credentials():
     for deployment in spec["deployments"]:
         assert set(deployment.get("parameters") or {}) <= {"replay", "convention", "render", "year", "agency"}
         assert not (deployment["work_pool"].get("job_variables") or {}).get("env")
+
+
+def test_a_source_is_named_without_its_password(tmp_path):
+    """The source's name (raw-zone folders, watermarks, audit rows) is a digest of its URL
+    with the password hidden: the same whatever the password, and no digest of the
+    password to test guesses against; a watermark stored under the older name (a digest
+    of the URL in clear) is still read."""
+    import hashlib
+
+    import sqlalchemy as sa
+
+    from flows.stages import read_watermark, source_name
+    from motcua.settings import Settings
+    from warehouse import schema
+    from warehouse.engine import create_schema, make_engine
+
+    one, two = "mysql+pymysql://etl:first-pw@db.example/onegate", "mysql+pymysql://etl:rotated@db.example/onegate"
+    assert source_name(one) == source_name(two) == source_name("mysql+pymysql://etl:***@db.example/onegate")
+    clear = "db-" + hashlib.sha256(one.encode()).hexdigest()[:10]
+    assert source_name(one) != clear and source_name(one, legacy=True) == clear
+    assert source_name("http://api.example/v1") == source_name("http://api.example/v1", legacy=True)
+
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.insert(schema.source_state).values(source=clear, watermark="20240101000000"))
+    engine.dispose()
+    assert read_watermark(Settings.from_env(warehouse_url=url, data_dir=tmp_path), one) == "20240101000000"
