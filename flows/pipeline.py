@@ -34,7 +34,8 @@ Which lock applies when (see docs/prefect.md):
   Prefect; ``MOTCUA_WRITE_LIMIT=on|off`` forces it on or off (``auto`` by default);
 * always, the database lock (:func:`flows.stages.warehouse_lock`): DuckDB's own file
   lock held for the whole section (plus a lock per file for threads of one process), or
-  a PostgreSQL advisory lock. It is what protects runs that share no Prefect server.
+  a PostgreSQL advisory lock (which every writing transaction checks it still holds:
+  :mod:`flows.locks`). It is what protects runs that share no Prefect server.
 """
 
 from __future__ import annotations

@@ -32,6 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from flows import locks
+from flows.errors import PipelineError
 from motcua.redact import conceal, redact_url, reveal, scrub
 from motcua.settings import Settings, pseudonym_key
 from motcua.sources import open_source
@@ -56,10 +58,6 @@ from warehouse import load, schema
 from warehouse.engine import create_schema, make_engine
 
 log = logging.getLogger("motcua")
-
-
-class PipelineError(RuntimeError):
-    """The run could not complete; nothing was published."""
 
 
 @dataclass
@@ -573,7 +571,7 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
     share_problem = check_quarantine_share(staged, settings.quarantine_threshold)
     n_changed = 0
     try:
-        with engine.begin() as conn:
+        with locks.write_transaction(engine, "load core") as conn:
             _insert_quarantine(conn, quarantine)
             open_q = _open_quarantine(conn, source)
             if share_problem:
@@ -584,6 +582,7 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
                 fixed: list[str] = []
                 mark: pd.Timestamp | None = None
                 for b in range(buckets):
+                    locks.check_held(conn, f"load core, bucket {b + 1} of {buckets}")
                     records = read_bucket(parts, "records", b)
                     if records is None or records.empty:
                         continue
@@ -1039,7 +1038,7 @@ def publish(run: Run, settings: Settings, built: dict, plan: dict | None = None)
     periods: set[tuple[str, str]] = set()
     engine = make_engine(settings.warehouse_url)
     try:
-        with engine.begin() as conn:
+        with locks.write_transaction(engine, "publish") as conn:
             fingerprint = plan["fingerprint"] if plan and plan.get("fingerprint") else marts_fingerprint(conn)
             for name, df in frames.items():
                 table = MART_TABLES_BY_NAME[name]
@@ -1238,7 +1237,7 @@ def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str = "ru
     n_codes = 0
     try:
         create_schema(engine)
-        with engine.begin() as conn:
+        with locks.write_transaction(engine, "mark marts stale") as conn:
             spans: list[Interval] = []
             fct_empty = _fct_is_empty(conn)
             before: list[pd.DataFrame] = []
@@ -1340,7 +1339,7 @@ def note_failure(run: Run, settings: Settings, error: BaseException | str, flow:
     text = scrub(error)[:2000] or type(error).__name__
     engine = make_engine(settings.warehouse_url)
     try:
-        with engine.begin() as conn:
+        with locks.write_transaction(engine, "record the failure", check=False) as conn:
             found = conn.execute(sa.select(t.c.status, t.c.message).where(t.c.run_id == run.run_id)).all()
             row = found[0] if found else None
             if row is None:
@@ -1410,6 +1409,18 @@ def _advisory_key(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
+def _unlock(conn: sa.Connection, key: int, holder: str) -> None:
+    """Release the session lock; a session that ended has released it already (its
+    run's writes have failed since, see :mod:`flows.locks`): a warning, not an error
+    that would hide the run's own."""
+    try:
+        conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        conn.commit()
+    except sa.exc.DBAPIError as exc:
+        log.warning("%s: the warehouse lock's session had ended before its release: %s", holder,
+                    str(exc).strip().splitlines()[0])
+
+
 @contextmanager
 def warehouse_lock(settings: Settings, holder: str, timeout: float | None = None) -> Iterator[str]:
     """Hold the warehouse's write lock (works without any Prefect server).
@@ -1420,6 +1431,15 @@ def warehouse_lock(settings: Settings, holder: str, timeout: float | None = None
       it when the process dies.
     * PostgreSQL: a session advisory lock on a dedicated connection
       (``pg_try_advisory_lock``, polled), released on exit or when the session ends.
+      A session can end under the run (server restart, idle timeout,
+      ``pg_terminate_backend``, a pooler), and another run then take the lock: so the
+      lock session is recorded for this context (:func:`flows.locks.holding`) and every
+      writing transaction (:func:`flows.locks.write_transaction`) takes a
+      transaction-level advisory lock and checks, at its start and before its commit,
+      that this session still holds the lock; if not it raises
+      :class:`flows.locks.WarehouseLockLost` and rolls back. So the run fails at its next
+      write instead of writing beside another run, and writing transactions of two runs
+      never overlap.
     * other databases: no lock (a warning).
 
     Yields the kind of lock taken. Raises :class:`WarehouseLockTimeout` after ``timeout``
@@ -1466,10 +1486,10 @@ def warehouse_lock(settings: Settings, holder: str, timeout: float | None = None
                     delay = min(delay * 2, 5.0)
                 conn.commit()
                 try:
-                    yield "postgresql-advisory"
+                    with locks.holding(conn, key):
+                        yield "postgresql-advisory"
                 finally:
-                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    conn.commit()
+                    _unlock(conn, key, holder)
         finally:
             engine.dispose()
     else:

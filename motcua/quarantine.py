@@ -246,7 +246,7 @@ def retry(warehouse_url: str, reason: str | None = None, ids: list[str] | None =
     fact changes (nothing passed, or only snapshots older than the current ones), the
     quarantine rows are updated and the run recorded ``completed`` without touching the
     marts."""
-    from flows import stages
+    from flows import locks, stages
     from transforms import fct_dossier, fct_dossier_event
 
     settings = Settings.from_env(warehouse_url=warehouse_url, data_dir=data_dir)
@@ -301,7 +301,7 @@ def retry(warehouse_url: str, reason: str | None = None, ids: list[str] | None =
                                         flow="quarantine-retry", source=",".join(sources))
             engine = make_engine(settings.warehouse_url)
             try:
-                with engine.begin() as conn:
+                with locks.write_transaction(engine, "quarantine retry") as conn:
                     if not changed.empty:
                         new_agencies = set(changed["agency_code"].dropna()) - {""} - set(dim_ag["agency_code"].dropna())
                         if new_agencies:  # as a run does: every fact finds its agency

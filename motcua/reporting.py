@@ -435,6 +435,7 @@ def publish_figures(warehouse_url: str, year: int, convention: str, agency: str 
 
     import sqlalchemy as sa
 
+    from flows import locks
     from warehouse import schema
     from warehouse.engine import create_schema
 
@@ -444,7 +445,7 @@ def publish_figures(warehouse_url: str, year: int, convention: str, agency: str 
     engine = make_engine(warehouse_url)
     try:
         create_schema(engine)
-        with engine.begin() as conn:
+        with locks.write_transaction(engine, "record the publication") as conn:
             last = conn.execute(
                 sa.select(t.c.figures, t.c.published_at)
                 .where(t.c.year == year, t.c.convention == convention, t.c.agency_scope == scope)

@@ -142,9 +142,15 @@ def motcua_command(*args: str) -> list[str]:
 
 def subprocess_env(prefect_api: str | None, **extra: str) -> dict[str, str]:
     """The environment for a ``motcua`` subprocess: this one (PREFECT_HOME, analytics off,
-    the pseudonym key) pointed at ``prefect_api`` (no temporary server to start)."""
+    the pseudonym key) pointed at ``prefect_api`` (no temporary server to start), importing
+    the code this process imports (the console script alone would import the installed
+    checkout's, e.g. another worktree's)."""
+    import flows
+
     env = dict(os.environ)
     env.pop("MOTCUA_TEST_PAUSE_AT", None)
+    root = str(Path(flows.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     if prefect_api:
         env["PREFECT_API_URL"] = prefect_api
     env.update(extra)

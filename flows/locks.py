@@ -1,0 +1,141 @@
+"""Every writing transaction on PostgreSQL checks that its run still holds the write lock.
+
+:func:`flows.stages.warehouse_lock` holds a *session* advisory lock on a dedicated, idle
+connection (the *lock session*) for the whole write section of a run. A session can end
+under a run (a server restart, an idle timeout, ``pg_terminate_backend``, a pooler) and
+its lock goes with it: another run can then take the lock and write at the same time.
+So every transaction that writes to the warehouse is opened with
+:func:`write_transaction` (instead of ``engine.begin()``), which on PostgreSQL:
+
+1. takes the transaction-level advisory lock ``pg_advisory_xact_lock`` on
+   :data:`WRITE_XACT_KEY` (another key than the session lock's, which the lock session
+   holds): writing transactions never overlap, whichever run they belong to, and this
+   lock ends with the transaction, whatever happens to any other session;
+2. when this context holds the session lock (:func:`holding` recorded the lock session:
+   its backend pid and start time), checks in ``pg_locks`` that this very session still
+   holds it, at the start of the transaction, wherever the writer calls
+   :func:`check_held` (each bucket of the core load) and again just before the commit.
+   When it does not, :class:`WarehouseLockLost` is raised and the transaction is rolled
+   back: nothing of it is written, the run fails, and the next run rebuilds.
+
+Hence a transaction commits only if its run's lock session held the lock when the
+transaction began and just before it committed; a session lock, once lost, is never
+regained by the same session, so no other run wrote in between; and a run that took the
+lock after the loss writes only after that transaction has ended (the transaction
+lock). The check runs in READ COMMITTED (the warehouse's default): each statement that
+follows the transaction lock sees what the previous holder committed.
+
+Transactions outside a write section (recording a failure, a report's publication)
+take the transaction lock only. DuckDB is unchanged: its file lock is held by a
+connection of the process, and :func:`write_transaction` is ``engine.begin()``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from flows.errors import PipelineError
+
+log = logging.getLogger("motcua")
+
+WRITE_XACT_KEY = int.from_bytes(hashlib.sha256(b"motcua-warehouse-writes/transaction").digest()[:8], "big",
+                                signed=True)
+"""The ``pg_advisory_xact_lock`` key every writing transaction takes (not the session
+lock's key: the lock session holds that one, so a writer waiting for it would wait for
+its own run)."""
+
+
+class WarehouseLockLost(PipelineError):
+    """The run's PostgreSQL session lock was gone when one of its transactions wrote."""
+
+
+@dataclass(frozen=True)
+class LockSession:
+    """The session that holds the run's write lock, as a writer can recognise it."""
+
+    key: int
+    """The session advisory lock's key."""
+    pid: int
+    backend_start: dt.datetime
+    """With the pid, names the backend: a pid is reused once its backend has ended."""
+    warehouse: tuple[str | None, int | None, str | None]
+    """(host, port, database) of the warehouse it locks."""
+
+
+_HELD: contextvars.ContextVar[LockSession | None] = contextvars.ContextVar("motcua_write_lock_session", default=None)
+
+
+def _warehouse_of(url: sa.engine.URL) -> tuple[str | None, int | None, str | None]:
+    return url.host, url.port or 5432, url.database
+
+
+@contextmanager
+def holding(conn: sa.Connection, key: int) -> Iterator[LockSession]:
+    """While the block runs, the writers of this context (this thread, and the Prefect
+    tasks a flow calls in it) know that ``conn``'s session holds the session advisory
+    lock ``key``: :func:`write_transaction` checks it is still so."""
+    pid, started = conn.execute(sa.text(
+        "SELECT pid, backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()")).one()
+    conn.commit()
+    session = LockSession(key, int(pid), started, _warehouse_of(conn.engine.url))
+    token = _HELD.set(session)
+    try:
+        yield session
+    finally:
+        _HELD.reset(token)
+
+
+def held_session() -> LockSession | None:
+    """The lock session recorded for this context, if any."""
+    return _HELD.get()
+
+
+def _halves(key: int) -> tuple[int, int]:
+    """A bigint advisory key as ``pg_locks`` shows it: (classid, objid)."""
+    return (key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF
+
+
+def check_held(conn: sa.Connection, what: str) -> None:
+    """Raise :class:`WarehouseLockLost` unless the lock session recorded for this context
+    still holds its lock (nothing to check on DuckDB, or outside a write section)."""
+    session = _HELD.get()
+    if session is None or conn.dialect.name != "postgresql" or session.warehouse != _warehouse_of(conn.engine.url):
+        return
+    conn.execute(sa.text("SELECT pg_stat_clear_snapshot()"))  # pg_stat_activity is cached per transaction
+    hi, lo = _halves(session.key)
+    held = conn.execute(sa.text(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+        " WHERE l.locktype = 'advisory' AND l.granted AND l.pid = :pid AND a.backend_start = :started"
+        " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND l.classid::bigint = :hi AND l.objid::bigint = :lo AND l.objsubid = 1)"),
+        {"pid": session.pid, "started": session.backend_start, "hi": hi, "lo": lo}).scalar()
+    if not held:
+        raise WarehouseLockLost(
+            f"{what}: the warehouse write lock was lost: its session (backend pid {session.pid}) ended, so another "
+            "run may hold the lock now; nothing of this transaction was written, and the next run rebuilds")
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine, what: str, *, check: bool = True) -> Iterator[sa.Connection]:
+    """``engine.begin()`` for a transaction that writes to the warehouse. On PostgreSQL it
+    first takes the write transaction lock, then (``check``) makes sure this run still
+    holds the session lock, at the start and before the commit (see the module's doc).
+    ``what`` names the transaction in the error. ``check=False`` (recording a failure)
+    only serialises the transaction with the other writers. Never open one inside
+    another: the inner one would wait for the outer one's lock forever."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_XACT_KEY})
+            if check:
+                check_held(conn, what)
+        yield conn
+        if check:
+            check_held(conn, what)
