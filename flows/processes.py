@@ -1,6 +1,7 @@
-"""Staging shards on this machine's cores: a pool of worker processes, the default when
-a run has more than one shard and the machine more than one core (``MOTCUA_WORKERS``:
-how many; 1 stages every shard in the run's own process; ``--dask`` for a cluster).
+"""Staging shards (and extracting a bundle's files) on this machine's cores: a pool of
+worker processes, the default when a run has more than one shard (a bundle more than one
+dossier file) and the machine more than one core (``MOTCUA_WORKERS``: how many; 1 keeps
+the work in the run's own process; ``--dask`` stages on a cluster).
 
 Shards are independent by design (:func:`flows.stages.plan_shards` fixes their record
 ids; each writes only files named by its shard), so they give the same output in any
@@ -50,6 +51,21 @@ def _stage_shard(kw: dict) -> dict:
     from flows import stages
 
     return stages.stage_shard(**kw)
+
+
+def _call(item: tuple[str, dict]) -> object:
+    import importlib
+
+    target, kw = item
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(**kw)
+
+
+def process_map(target: str, calls: list[dict], workers: int) -> list:
+    """``target`` (``"module:function"``) called with each of ``calls`` on up to
+    ``workers`` worker processes; the results in the order of the calls."""
+    with ProcessPoolExecutor(max_workers=min(workers, len(calls)), mp_context=_context()) as pool:
+        return list(pool.map(_call, [(target, kw) for kw in calls]))
 
 
 def process_mapper(workers: int):  # noqa: ANN201 - a flows.stages.Mapper

@@ -171,22 +171,50 @@ def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
     for label, frame in (("procedures", procedures), ("agencies", agencies)):
         _write_private(pa.Table.from_pandas(frame.astype("string"), preserve_index=False),
                        raw_dir / f"{run.run_id}-{label}.parquet")
-    files: list[str] = []
-    n = 0
-    for i, batch in enumerate(src.iter_records(since)):
-        if batch.num_rows == 0:
-            continue
-        table = batch.append_column("run_id", pa.array([run.run_id] * batch.num_rows, pa.string()))
-        table = table.append_column("source", pa.array([name] * batch.num_rows, pa.string()))
-        path = raw_dir / f"{run.run_id}-records-{i:05d}.parquet"
-        _write_private(table, path)
-        files.append(str(path))
-        n += batch.num_rows
+    workers = settings.workers or default_workers()
+    parts = src.partitions() if hasattr(src, "partitions") else []
+    if workers > 1 and len(parts) > 1:  # a bundle's files, extracted in parallel (see flows.processes)
+        from flows.processes import process_map
+
+        landed = process_map("flows.stages:extract_partition", [
+            {"spec": run.source, "settings": settings, "index": k, "raw_dir": str(raw_dir), "run_id": run.run_id,
+             "name": name} for k in range(len(parts))], workers)
+        files = [f for part in landed for f in part["files"]]
+        n = sum(part["records"] for part in landed)
+    else:
+        files, n = land_batches(src.iter_records(since), raw_dir, run.run_id, name, "")
     run.counts["records_read"] = n
     max_updated = getattr(src, "max_updated", None)
     return {"raw_files": files, "records_read": n, "source_name": name,
             "procedures": str(cat_dir / "procedures.parquet"), "agencies": str(cat_dir / "agencies.parquet"),
             "source_max_updated": max_updated}
+
+
+def land_batches(batches: Iterator[pa.Table], raw_dir: Path, run_id: str, name: str,
+                 prefix: str) -> tuple[list[str], int]:
+    """Write a source's batches to the raw zone as they come, one Parquet file each
+    (``<run_id>-records-<prefix><NNNNN>.parquet``, in the order read), with the run and
+    the source; returns the files and the records written."""
+    files: list[str] = []
+    n = 0
+    for i, batch in enumerate(batches):
+        if batch.num_rows == 0:
+            continue
+        table = batch.append_column("run_id", pa.array([run_id] * batch.num_rows, pa.string()))
+        table = table.append_column("source", pa.array([name] * batch.num_rows, pa.string()))
+        path = raw_dir / f"{run_id}-records-{prefix}{i:05d}.parquet"
+        _write_private(table, path)
+        files.append(str(path))
+        n += batch.num_rows
+    return files, n
+
+
+def extract_partition(spec: str, settings: Settings, index: int, raw_dir: str, run_id: str, name: str) -> dict:
+    """Extract one partition of a source (a bundle's dossier file) into the raw zone: a
+    worker's share of :func:`extract`."""
+    src = open_source(spec, limits=Limits.from_settings(settings))
+    files, n = land_batches(src.iter_partition(index), Path(raw_dir), run_id, name, f"{index:04d}-")
+    return {"files": files, "records": n}
 
 
 def _catalogue(extracted: dict) -> tuple[pd.DataFrame, pd.DataFrame]:

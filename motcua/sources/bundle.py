@@ -140,6 +140,16 @@ class BundleSource:
         for f in files:
             yield from self._iter_file(f)
 
+    def partitions(self) -> list[Path]:
+        """The parts :meth:`iter_partition` reads one by one (the dossier files): in
+        order, they give what :meth:`iter_records` gives, so they may be extracted in
+        parallel."""
+        return self.dossier_files()
+
+    def iter_partition(self, index: int) -> Iterator[RawBatch]:
+        """The records of one dossier file (see :meth:`partitions`)."""
+        yield from self._iter_file(self.dossier_files()[index])
+
     def _iter_file(self, f: Path) -> Iterator[RawBatch]:
         rel = safe_text(f.relative_to(self.path).as_posix())
         first = True

@@ -6,6 +6,7 @@ Dask ``LocalCluster`` of two worker processes (Prefect's Dask task runner)."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -115,3 +116,29 @@ def test_dask_local_cluster_with_two_workers_gives_the_same_marts(sample, tmp_pa
     assert staged["records_loaded"] + staged["records_quarantined"] == staged["records_read"] == 4567
     for t in MARTS:
         pd.testing.assert_frame_equal(_sorted(read_table(url, t)), _sorted(read_table(one, t)), obj=t)
+
+
+def test_a_bundle_extracted_on_workers_lands_the_same_raw_zone(sample, tmp_path):
+    """The bundle's six dossier files extracted on two worker processes land the records
+    of the extract in one process, in the same order (the raw files taken in their listed
+    order), each file's batches under its own prefix."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from flows import stages
+    from motcua.settings import Settings
+
+    tmp, _ = sample
+    landed = {}
+    for workers in (1, 2):
+        s = Settings.from_env(warehouse_url=f"duckdb:///{tmp_path / f'w{workers}.duckdb'}",
+                              data_dir=tmp_path / f"var{workers}", workers=workers)
+        run = stages.new_run(s, str(tmp / "bundle"))
+        extracted = stages.extract(run, s)
+        table = pa.concat_tables([pq.read_table(f) for f in extracted["raw_files"]])
+        landed[workers] = (extracted, table.drop_columns(["run_id"]))
+    one, two = landed[1], landed[2]
+    assert one[0]["records_read"] == two[0]["records_read"] == 4567
+    assert two[1].equals(one[1])
+    names = [Path(f).name.split("-records-")[1] for f in two[0]["raw_files"]]
+    assert names[0].startswith("0000-") and names[-1].startswith("0005-") and names == sorted(names)
