@@ -27,6 +27,15 @@ def _sorted(df: pd.DataFrame, drop: tuple[str, ...] = ()) -> pd.DataFrame:
     return df.sort_values(list(df.columns)).reset_index(drop=True)
 
 
+def _same_warehouse(url: str, one: str) -> None:
+    """The same marts, and the same facts, events and quarantine (run ids and load times differ)."""
+    for t in MARTS:
+        pd.testing.assert_frame_equal(_sorted(read_table(url, t)), _sorted(read_table(one, t)), obj=t)
+    drop = ("run_id", "quarantined_at", "resolved_run_id")
+    for t in CORE:
+        pd.testing.assert_frame_equal(_sorted(read_table(url, t), drop), _sorted(read_table(one, t), drop), obj=t)
+
+
 @pytest.fixture(scope="module")
 def sample(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("dask")
@@ -44,12 +53,7 @@ def test_shards_and_buckets_give_the_same_warehouse(sample, tmp_path):
     assert result["staged"]["shards"] == 4
     assert result["staged"]["buckets"] == 7
     assert result["loaded"]["buckets"] == 7
-    for t in MARTS:
-        pd.testing.assert_frame_equal(_sorted(read_table(url, t)), _sorted(read_table(one, t)), obj=t)
-    # the same facts, events and quarantine (run ids and load times differ)
-    drop = ("run_id", "quarantined_at", "resolved_run_id")
-    for t in CORE:
-        pd.testing.assert_frame_equal(_sorted(read_table(url, t), drop), _sorted(read_table(one, t), drop), obj=t)
+    _same_warehouse(url, one)
 
 
 def test_shard_count_fills_every_round_of_workers():
@@ -94,11 +98,7 @@ def test_worker_processes_give_the_same_warehouse(sample, tmp_path):
     assert staged["shards"] == 4
     assert staged["shard_pids"] and os.getpid() not in staged["shard_pids"]
     assert staged["records_loaded"] + staged["records_quarantined"] == staged["records_read"] == 4567
-    for t in MARTS:
-        pd.testing.assert_frame_equal(_sorted(read_table(url, t)), _sorted(read_table(one, t)), obj=t)
-    drop = ("run_id", "quarantined_at", "resolved_run_id")
-    for t in CORE:
-        pd.testing.assert_frame_equal(_sorted(read_table(url, t), drop), _sorted(read_table(one, t), drop), obj=t)
+    _same_warehouse(url, one)
 
 
 def test_dask_local_cluster_with_two_workers_gives_the_same_marts(sample, tmp_path, monkeypatch, prefect_harness):

@@ -29,7 +29,7 @@ from flow_cases import (
     run_stages,
     subprocess_env,
 )
-from helpers.warehouses import admin_engine, fresh_postgres_database
+from helpers.warehouses import admin_engine, comparable, fresh_postgres_database
 
 from flows import locks, stages, tasks
 from motcua.settings import Settings
@@ -92,23 +92,10 @@ def _assert_same_contents(got: dict[str, pd.DataFrame], want: dict[str, pd.DataF
         pd.testing.assert_frame_equal(got[name], want[name], obj=name)
 
 
-def _comparable(df: pd.DataFrame) -> pd.DataFrame:
-    """Engine-neutral values (the clean marts are DuckDB's)."""
-    out = df.copy()
-    for c in out.columns:
-        if c in ("period_start", "period_end"):
-            out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d")
-        elif pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]):
-            out[c] = pd.to_numeric(out[c]).astype("float64")
-        else:
-            out[c] = out[c].astype("object").where(out[c].notna(), None)
-    return out.reset_index(drop=True)
-
-
 def _assert_clean(url: str, clean_marts: dict) -> None:
     got = read_marts(url)
     for name, want in clean_marts.items():
-        pd.testing.assert_frame_equal(_comparable(got[name]), _comparable(want), obj=name)
+        pd.testing.assert_frame_equal(comparable(got[name]), comparable(want), obj=name)
     assert_no_duplicates(url)
 
 

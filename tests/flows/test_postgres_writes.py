@@ -10,25 +10,12 @@ import time
 import pandas as pd
 import pytest
 from flow_cases import assert_no_duplicates, read_marts, read_runs, run_stages
-from helpers.warehouses import fresh_postgres_database
+from helpers.warehouses import comparable, fresh_postgres_database
 
 from flows import stages
 from motcua.settings import Settings
 
 pytestmark = pytest.mark.postgres
-
-
-def _comparable(df: pd.DataFrame) -> pd.DataFrame:
-    """Engine-neutral values: dates as text, numbers as floats, missing as None."""
-    out = df.copy()
-    for c in out.columns:
-        if c in ("period_start", "period_end"):
-            out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d")
-        elif pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]):
-            out[c] = pd.to_numeric(out[c]).astype("float64")
-        else:
-            out[c] = out[c].astype("object").where(out[c].notna(), None)
-    return out.reset_index(drop=True)
 
 
 def test_postgres_advisory_lock_and_partitions(bundles, clean_marts, tmp_path):
@@ -56,6 +43,6 @@ def test_postgres_advisory_lock_and_partitions(bundles, clean_marts, tmp_path):
         assert not second["plan"]["all"] and second["published"]["periods_rebuilt"] > 0
         got = read_marts(url)
         for name, want in clean_marts.items():
-            pd.testing.assert_frame_equal(_comparable(got[name]), _comparable(want), obj=name)
+            pd.testing.assert_frame_equal(comparable(got[name]), comparable(want), obj=name)
         assert_no_duplicates(url)
         assert set(read_runs(url)["status"]) == {"completed"}

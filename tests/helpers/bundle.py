@@ -141,3 +141,19 @@ def add_dossier_file(bundle: Path, name: str, lines: list[dict | str], encoding:
     path = bundle / "dossiers" / name
     path.write_bytes(data)
     return path
+
+
+def run_and_read(source: Path | str, tmp_path: Path, **settings: object) -> dict:
+    """:func:`run_pipeline` without the suites, every record let through the share check,
+    on a fresh DuckDB warehouse; with the quarantine and the facts it left."""
+    wh = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    out = run_pipeline(source, wh, tmp_path / "var", validate=False, quarantine_threshold=1.0, **settings)
+    out["quarantine"] = read_table(wh, "audit.quarantine")
+    out["fct"] = read_table(wh, "core.fct_dossier")
+    return out
+
+
+def assert_balanced(staged: dict, read: int) -> None:
+    """``read`` records read, each loaded or quarantined."""
+    assert staged["records_read"] == read
+    assert staged["records_read"] == staged["records_loaded"] + staged["records_quarantined"]

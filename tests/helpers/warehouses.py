@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
@@ -108,3 +109,17 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[st
     """URL of a fresh, empty warehouse: a DuckDB file, or a new PostgreSQL database."""
     with make_warehouse(request.param, tmp_path) as url:
         yield url
+
+
+def comparable(df: pd.DataFrame) -> pd.DataFrame:
+    """Engine-neutral values (to compare PostgreSQL's tables with DuckDB's): dates as
+    text, numbers as floats, missing as None."""
+    out = df.copy()
+    for c in out.columns:
+        if c in ("period_start", "period_end"):
+            out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d")
+        elif pd.api.types.is_numeric_dtype(out[c]) or pd.api.types.is_bool_dtype(out[c]):
+            out[c] = pd.to_numeric(out[c]).astype("float64")
+        else:
+            out[c] = out[c].astype("object").where(out[c].notna(), None)
+    return out.reset_index(drop=True)

@@ -13,10 +13,14 @@ import datetime as dt
 import gzip
 import json
 import random
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from servers import require_server
 
 PROCEDURES = [
     {"MaTTHC": "1.004512", "TenTTHC": "Cấp giấy phép tiến hành công việc bức xạ", "MaLinhVuc": "ATBX",
@@ -136,3 +140,20 @@ def make_bundle(path: Path, dossiers: int = 50, seed: int = 42, max_snapshots: i
 def bundle(tmp_path_factory: pytest.TempPathFactory) -> Bundle:
     """The shared small bundle (read-only: tests must not change it)."""
     return make_bundle(tmp_path_factory.mktemp("bundle"))
+
+
+@pytest.fixture
+def mariadb_source() -> Iterator[str]:
+    """A fresh database on the local MariaDB (a one-stop system's), dropped afterwards;
+    skipped loudly without the server (a failure under CI, see ``servers``)."""
+    require_server("127.0.0.1", 3306, "MariaDB")
+    name = f"motcua_src_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/test")
+    with admin.begin() as c:
+        c.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+    try:
+        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
+    finally:
+        with admin.begin() as c:
+            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        admin.dispose()

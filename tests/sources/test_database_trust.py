@@ -5,13 +5,8 @@ night (the overlap window). Real MariaDB, real bundle, the pipeline's real stage
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-
-import pytest
 import sqlalchemy as sa
 from helpers.bundle import dossier, read_table, run_pipeline, write_bundle
-from servers import require_server
 
 from motcua.sources.database import load_bundle_into_database
 
@@ -19,22 +14,6 @@ NIGHT1 = [
     dossier("D1", 9, "20190308100000", intake="20190304090000", due="20190311170000", resolved="20190308100000"),
     dossier("D2", 4, "20190308120000", intake="20190305090000", due="20190312170000"),
 ]
-
-
-@pytest.fixture
-def mariadb_source() -> Iterator[str]:
-    """A fresh database on the local MariaDB (the one-stop system's), dropped afterwards."""
-    require_server("127.0.0.1", 3306, "MariaDB")
-    name = f"motcua_trust_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/test")
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-    try:
-        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
-    finally:
-        with admin.begin() as c:
-            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        admin.dispose()
 
 
 def _insert(src: str, rows: list[dict]) -> None:

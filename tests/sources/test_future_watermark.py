@@ -5,12 +5,9 @@ never passes the run's own clock, and the next night's ordinary record still loa
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
-import sqlalchemy as sa
 from helpers.bundle import dossier, read_table, run_pipeline, write_bundle
-from servers import require_server
 
 from motcua.simulator import Simulator
 from motcua.sources.database import load_bundle_into_database
@@ -78,26 +75,16 @@ def test_future_stamp_over_http_does_not_stop_the_next_night(tmp_path):
     _check_two_nights(night, url)
 
 
-def test_future_stamp_from_the_database_does_not_stop_the_next_night(tmp_path):
-    require_server("127.0.0.1", 3306, "MariaDB")
-    name = f"motcua_wm_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/test")
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-    try:
-        src = f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
-        url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+def test_future_stamp_from_the_database_does_not_stop_the_next_night(tmp_path, mariadb_source):
+    src = mariadb_source
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
 
-        def night(i: int, lines: list[dict]) -> dict:
-            load_bundle_into_database(write_bundle(tmp_path / f"night{i}", lines), src, replace=True)
-            return run_pipeline(src, url, tmp_path / "var", incremental=True, quarantine_threshold=1.0,
-                                validate=False)
+    def night(i: int, lines: list[dict]) -> dict:
+        load_bundle_into_database(write_bundle(tmp_path / f"night{i}", lines), src, replace=True)
+        return run_pipeline(src, url, tmp_path / "var", incremental=True, quarantine_threshold=1.0,
+                            validate=False)
 
-        _check_two_nights(night, url)
-    finally:
-        with admin.begin() as c:
-            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        admin.dispose()
+    _check_two_nights(night, url)
 
 
 def test_a_watermark_stored_in_the_future_is_healed(tmp_path):

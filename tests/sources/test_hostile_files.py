@@ -13,16 +13,18 @@ import gzip
 import io
 import json
 import os
-import uuid
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
 import pytest
-import sqlalchemy as sa
-from helpers.bundle import add_dossier_file, dossier, read_table, run_pipeline, write_bundle
-from servers import require_server
+from helpers.bundle import (
+    add_dossier_file,
+    assert_balanced,
+    dossier,
+    run_and_read,
+    write_bundle,
+)
 
 from motcua.settings import Settings, SettingsError
 from motcua.sources.bundle import BundleSource
@@ -34,19 +36,6 @@ GOOD = [dossier("F1", 9, "20190308100000", intake="20190304090000", due="2019031
                 resolved="20190308100000", history=[(2, "20190304090000"), (9, "20190308100000")]),
         dossier("F2", 4, "20190308120000", intake="20190305090000", due="20190312170000",
                 history=[(2, "20190305090000")])]
-
-
-def _run(source: Path | str, tmp_path: Path, **settings) -> dict:
-    wh = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    out = run_pipeline(source, wh, tmp_path / "var", validate=False, quarantine_threshold=1.0, **settings)
-    out["quarantine"] = read_table(wh, "audit.quarantine")
-    out["fct"] = read_table(wh, "core.fct_dossier")
-    return out
-
-
-def _balanced(staged: dict, read: int) -> None:
-    assert staged["records_read"] == read
-    assert staged["records_read"] == staged["records_loaded"] + staged["records_quarantined"]
 
 
 def _bomb(total: int, block: bytes = b"0" * MIB) -> bytes:
@@ -64,8 +53,8 @@ def test_a_line_over_the_record_limit_is_quarantined(tmp_path, gz):
     big = dossier("FBIG", 4, "20190308110000", intake="20190305090000", due="20190312170000",
                   GhiChu="đ" * (3 * MIB // 2))  # 3 MiB of UTF-8 on one line
     bundle = write_bundle(tmp_path / "bundle", [GOOD[0], big, GOOD[1]], gz=gz)
-    out = _run(bundle, tmp_path)
-    _balanced(out["staged"], 3)
+    out = run_and_read(bundle, tmp_path)
+    assert_balanced(out["staged"], 3)
     q = out["quarantine"]
     name = "part-000.jsonl.gz" if gz else "part-000.jsonl"
     assert q["locator"].tolist() == [f"dossiers/{name}:2"]
@@ -114,7 +103,7 @@ def test_a_gzip_bomb_stops_the_run_with_a_clear_error(tmp_path):
     assert len(bomb) < 400 << 10
     (bundle / "dossiers" / "z-bomb.jsonl.gz").write_bytes(bomb)
     with pytest.raises(SourceLimitError) as caught:
-        _run(bundle, tmp_path)
+        run_and_read(bundle, tmp_path)
     message = str(caught.value)
     assert "\n" not in message
     assert "dossiers/z-bomb.jsonl.gz: expands beyond 104857600 bytes" in message
@@ -133,7 +122,7 @@ def test_a_smaller_bomb_stops_at_a_lower_ratio_setting(tmp_path, shape):
         bomb = gzip.compress(b"\xff\xfe" + "{}\n".encode("utf-16-le"), mtime=0) + _bomb(24 * MIB)
     (bundle / "dossiers" / "z-bomb.jsonl.gz").write_bytes(bomb)
     with pytest.raises(SourceLimitError, match=r"z-bomb.jsonl.gz: expands beyond 10485760 bytes"):
-        _run(bundle, tmp_path, max_compression_ratio=10)
+        run_and_read(bundle, tmp_path, max_compression_ratio=10)
 
 
 def test_a_file_read_whole_over_the_file_limit_stops(tmp_path):
@@ -141,7 +130,7 @@ def test_a_file_read_whole_over_the_file_limit_stops(tmp_path):
     text = "\n".join(json.dumps(d) for d in GOOD * 200) + "\n"
     (bundle / "dossiers" / "legacy.jsonl").write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
     with pytest.raises(SourceLimitError) as caught:
-        _run(bundle, tmp_path, max_file_bytes=64 << 10)
+        run_and_read(bundle, tmp_path, max_file_bytes=64 << 10)
     assert "legacy.jsonl: " in str(caught.value) and "over MOTCUA_MAX_FILE_BYTES = 65536" in str(caught.value)
 
 
@@ -154,8 +143,8 @@ def test_a_lone_surrogate_in_a_bundle_line_is_quarantined(tmp_path):
                    TenTTHC="Thủ tục \ud800 lỗi")
     body = "\n".join([json.dumps(GOOD[1], ensure_ascii=False), json.dumps(lone, ensure_ascii=False)]) + "\n"
     (bundle / "dossiers" / "utf16.jsonl").write_bytes(b"\xff\xfe" + body.encode("utf-16-le", "surrogatepass"))
-    out = _run(bundle, tmp_path)
-    _balanced(out["staged"], 4)
+    out = run_and_read(bundle, tmp_path)
+    assert_balanced(out["staged"], 4)
     q = out["quarantine"].sort_values("locator")
     assert q["locator"].tolist() == ["dossiers/part-000.jsonl:2", "dossiers/utf16.jsonl:2"]
     assert q["reason"].str.startswith("invalid_json:").all(), q["reason"].tolist()
@@ -168,8 +157,8 @@ def test_a_file_name_that_is_not_utf8_does_not_break_the_batch(tmp_path):
     odd = os.path.join(os.fsencode(bundle / "dossiers"), b"\xff-more.jsonl")
     with open(odd, "wb") as fh:
         fh.write((json.dumps(GOOD[1]) + "\n").encode())
-    out = _run(bundle, tmp_path)
-    _balanced(out["staged"], 2)
+    out = run_and_read(bundle, tmp_path)
+    assert_balanced(out["staged"], 2)
     assert sorted(out["fct"]["dossier_code"]) == ["F1", "F2"]
     batches = list(BundleSource(bundle).iter_records())
     assert [loc for b in batches for loc in b.column("locator").to_pylist()][-1] == "dossiers/\\udcff-more.jsonl:1"
@@ -179,8 +168,8 @@ def test_a_cut_gzip_with_a_long_last_line_keeps_that_line(tmp_path):
     bundle = write_bundle(tmp_path / "bundle", GOOD)
     whole = gzip.compress(b'{"MaHoSo": "F3"}\n' + b"x" * (6 * MIB), mtime=0)
     (bundle / "dossiers" / "cut.jsonl.gz").write_bytes(whole[: len(whole) * 2 // 3])
-    out = _run(bundle, tmp_path)
-    _balanced(out["staged"], 4)
+    out = run_and_read(bundle, tmp_path)
+    assert_balanced(out["staged"], 4)
     cut = out["quarantine"][out["quarantine"]["locator"] == "dossiers/cut.jsonl.gz:2"]
     assert cut["reason"].iloc[0].startswith("record_too_large: "), out["quarantine"][["locator", "reason"]]
 
@@ -188,8 +177,8 @@ def test_a_cut_gzip_with_a_long_last_line_keeps_that_line(tmp_path):
 def test_legacy_file_lines_are_bounded_too(tmp_path):
     bundle = write_bundle(tmp_path / "bundle", GOOD)
     add_dossier_file(bundle, "legacy.jsonl", [GOOD[0], {"MaHoSo": "FL", "GhiChu": "ơ" * 3000}], encoding="cp1258")
-    out = _run(bundle, tmp_path, max_record_bytes=2000)
-    _balanced(out["staged"], 4)
+    out = run_and_read(bundle, tmp_path, max_record_bytes=2000)
+    assert_balanced(out["staged"], 4)
     q = out["quarantine"]
     row = q[q["locator"].str.startswith("dossiers/legacy.jsonl:2")]
     assert row["reason"].iloc[0].startswith("record_too_large: ") and len(row["record"].iloc[0].encode()) <= 2000
@@ -224,8 +213,8 @@ def test_a_sheet_cell_longer_than_the_csv_module_allows_is_quarantined(tmp_path)
     """A 300 KB cell stopped the file (csv: "field larger than field limit (131072)")."""
     _catalogue(tmp_path / "sheet")
     sheet = _write_csv(tmp_path / "sheet" / "export.csv", [_row("S1"), _row("SBIG", "x" * 300_000), _row("S2")])
-    out = _run(sheet, tmp_path, max_record_bytes=100_000)
-    _balanced(out["staged"], 3)
+    out = run_and_read(sheet, tmp_path, max_record_bytes=100_000)
+    assert_balanced(out["staged"], 3)
     q = out["quarantine"]
     assert q["locator"].tolist() == ["export.csv:3"]
     assert q["reason"].iloc[0].startswith("record_too_large: "), q["reason"].iloc[0]
@@ -236,8 +225,8 @@ def test_a_lone_surrogate_in_a_utf16_sheet_is_quarantined(tmp_path):
     _catalogue(tmp_path / "sheet")
     rows = [_row("S1"), _row("SSUR", "Thủ tục \udc00"), _row("S2")]
     sheet = _write_csv(tmp_path / "sheet" / "export.csv", rows, "utf-16-le", "surrogatepass")
-    out = _run(sheet, tmp_path)
-    _balanced(out["staged"], 3)
+    out = run_and_read(sheet, tmp_path)
+    assert_balanced(out["staged"], 3)
     q = out["quarantine"]
     assert q["locator"].tolist() == ["export.csv:3"] and q["reason"].iloc[0].startswith("invalid_json:")
     assert sorted(out["fct"]["dossier_code"]) == ["S1", "S2"]
@@ -264,26 +253,10 @@ def test_an_xlsx_bomb_stops_before_it_is_inflated(tmp_path):
             dst.writestr(info.filename, data)
     assert path.stat().st_size < MIB
     with pytest.raises(SourceLimitError, match=r"export.xlsx: part xl/\S+: expands beyond 4194304 bytes"):
-        _run(path, tmp_path, max_compression_ratio=4)
+        run_and_read(path, tmp_path, max_compression_ratio=4)
 
 
 # --------------------------------------------------------------------------- database
-
-
-@pytest.fixture
-def mariadb_source() -> Iterator[str]:
-    """A fresh database on the local MariaDB, dropped afterwards."""
-    require_server("127.0.0.1", 3306, "MariaDB")
-    name = f"motcua_hostile_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/test")
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-    try:
-        yield f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
-    finally:
-        with admin.begin() as c:
-            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        admin.dispose()
 
 
 def test_a_database_row_over_the_record_limit_is_quarantined(tmp_path, mariadb_source):
@@ -292,8 +265,8 @@ def test_a_database_row_over_the_record_limit_is_quarantined(tmp_path, mariadb_s
     big = dossier("DBIG", 4, "20190308110000", intake="20190305090000", due="20190312170000",
                   TenTTHC="Thủ tục " + "ư" * 20_000)
     load_bundle_into_database(write_bundle(tmp_path / "b", [GOOD[0], big, GOOD[1]]), mariadb_source, replace=True)
-    out = _run(mariadb_source, tmp_path, max_record_bytes=16_384)
-    _balanced(out["staged"], 3)
+    out = run_and_read(mariadb_source, tmp_path, max_record_bytes=16_384)
+    assert_balanced(out["staged"], 3)
     q = out["quarantine"]
     assert q["locator"].tolist() == ["ho_so:DBIG"] and q["reason"].iloc[0].startswith("record_too_large: ")
     assert sorted(out["fct"]["dossier_code"]) == ["F1", "F2"]

@@ -9,10 +9,15 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-from pathlib import Path
 
 import pytest
-from helpers.bundle import agency, dossier, procedure, read_table, run_pipeline
+from helpers.bundle import (
+    agency,
+    assert_balanced,
+    dossier,
+    procedure,
+    run_and_read,
+)
 from helpers.hostile_api import HostileApi, page_body
 
 from motcua.sources.http import HttpSource, HttpSourceError
@@ -36,19 +41,6 @@ def _one_page(items: list[str], extra: str = ""):
     return lambda page: (page_body(items if page == 1 else [], page, 1, extra), {})
 
 
-def _run(url: str, tmp_path: Path, **settings) -> dict:
-    wh = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-    out = run_pipeline(url, wh, tmp_path / "var", validate=False, quarantine_threshold=1.0, **settings)
-    out["quarantine"] = read_table(wh, "audit.quarantine")
-    out["fct"] = read_table(wh, "core.fct_dossier")
-    return out
-
-
-def _balanced(staged: dict, read: int) -> None:
-    assert staged["records_read"] == read
-    assert staged["records_read"] == staged["records_loaded"] + staged["records_quarantined"]
-
-
 def test_an_item_too_deep_to_parse_is_quarantined_not_a_crash(tmp_path):
     """Before: json.loads of the page raised RecursionError (not caught) and the run died."""
     deep_bare = "[" * DEEP + "]" * DEEP
@@ -57,12 +49,12 @@ def test_an_item_too_deep_to_parse_is_quarantined_not_a_crash(tmp_path):
     with _api(_one_page([GOOD_TEXT[0], deep_bare, deep_dossier, GOOD_TEXT[1]])) as api:
         source = HttpSource(api.url, **FAST)
         batches = list(source.iter_records())
-        out = _run(api.url, tmp_path)
+        out = run_and_read(api.url, tmp_path)
     assert source.stats["unparsed_items"] == 2 and source.stats["retries"] == 0
     errors = [e for b in batches for e in b.column("error").to_pylist()]
     assert errors[0] is None and errors[3] is None
     assert errors[1].startswith("invalid_json: RecursionError") and errors[2] == errors[1]
-    _balanced(out["staged"], 4)
+    assert_balanced(out["staged"], 4)
     assert out["staged"]["records_quarantined"] == 2
     q = out["quarantine"].sort_values("locator")
     assert q["locator"].tolist() == ["page 1 item 2", "page 1 item 3"]
@@ -75,7 +67,7 @@ def test_a_page_too_deep_outside_its_items_stops_naming_the_page(tmp_path):
     extra = ', "meta": ' + "[" * DEEP + "]" * DEEP
     with _api(_one_page(GOOD_TEXT, extra)) as api:
         with pytest.raises(HttpSourceError) as caught:
-            _run(api.url, tmp_path)
+            run_and_read(api.url, tmp_path)
         assert api.requests["/dossiers"] == 1  # not retried: the same page would come back
     message = str(caught.value)
     assert "\n" not in message and "/dossiers?page=1" in message and "nested too deeply" in message
@@ -89,10 +81,10 @@ def test_a_lone_surrogate_in_an_item_reaches_the_quarantine(tmp_path):
     bad = bad[:-1] + ', "TenTTHC": "Th\\u1ee7 t\\u1ee5c \\ud800 l\\u1ed7i"}'  # a lone high surrogate
     with _api(_one_page([GOOD_TEXT[0], bad, GOOD_TEXT[1]])) as api:
         batches = list(HttpSource(api.url, **FAST).iter_records())
-        out = _run(api.url, tmp_path)
+        out = run_and_read(api.url, tmp_path)
     records = [r for b in batches for r in b.column("record").to_pylist()]
     assert "\\ud800" in records[1] and "\ud800" not in records[1]  # kept as its escape, as served
-    _balanced(out["staged"], 3)
+    assert_balanced(out["staged"], 3)
     q = out["quarantine"]
     assert q["locator"].tolist() == ["page 1 item 2"]
     assert q["reason"].iloc[0].startswith("invalid_json:"), q["reason"].iloc[0]
@@ -110,7 +102,7 @@ def test_endless_empty_pages_end_the_pass_with_a_warning(tmp_path, caplog):
         source = HttpSource(api.url, limits=Limits(max_empty_pages=3), **FAST)
         got = [r for b in source.iter_records() for r in b.column("record").to_pylist()]
         asked = api.requests["/dossiers"]
-        out = _run(api.url, tmp_path, http_max_empty_pages=2)
+        out = run_and_read(api.url, tmp_path, http_max_empty_pages=2)
         asked_by_run = api.requests["/dossiers"] - asked
     assert len(got) == 2
     # two passes (the second finds nothing new), each: page 1, then 3 empty pages
@@ -119,7 +111,7 @@ def test_endless_empty_pages_end_the_pass_with_a_warning(tmp_path, caplog):
     # the server ignores updated_since: the re-query pass skips what is older than it asked for
     assert source.stats["outside_window"] == 1 and "does the server filter by updated_since" in caplog.text
     assert asked_by_run == 6  # MOTCUA_HTTP_MAX_EMPTY_PAGES = 2 through the settings
-    _balanced(out["staged"], 2)
+    assert_balanced(out["staged"], 2)
     assert sorted(out["fct"]["dossier_code"]) == ["H1", "H2"]
 
 
@@ -142,7 +134,7 @@ def test_a_compressed_response_beyond_the_size_limit_stops(tmp_path):
     assert len(bomb) < 256 << 10
     with _api(lambda page: (bomb, {"Content-Encoding": "gzip"})) as api:
         with pytest.raises(HttpSourceError) as caught:
-            _run(api.url, tmp_path, max_file_bytes=4 << 20)
+            run_and_read(api.url, tmp_path, max_file_bytes=4 << 20)
         assert api.requests["/dossiers"] == 1
     message = str(caught.value)
     assert "/dossiers?page=1" in message and "MOTCUA_MAX_FILE_BYTES = 4194304" in message
@@ -152,8 +144,8 @@ def test_an_item_over_the_record_limit_is_quarantined(tmp_path):
     big = dossier("HBIG", 4, "20190308110000", intake="20190305090000", due="20190312170000",
                   NoiDung="đ" * 20_000)
     with _api(_one_page([GOOD_TEXT[0], json.dumps(big, ensure_ascii=False), GOOD_TEXT[1]])) as api:
-        out = _run(api.url, tmp_path, max_record_bytes=16_384)
-    _balanced(out["staged"], 3)
+        out = run_and_read(api.url, tmp_path, max_record_bytes=16_384)
+    assert_balanced(out["staged"], 3)
     q = out["quarantine"]
     assert q["locator"].tolist() == ["page 1 item 2"]
     reason = q["reason"].iloc[0]

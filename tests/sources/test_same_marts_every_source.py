@@ -68,22 +68,11 @@ def test_http_source_gives_the_bundles_marts(bundle, reference, tmp_path):
     _assert_same(_marts(url), reference)
 
 
-def test_database_source_gives_the_bundles_marts(bundle, reference, tmp_path):
-    require_server("127.0.0.1", 3306, "MariaDB")
-    name = f"motcua_src_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine("mysql+pymysql://root@127.0.0.1:3306/test")
-    with admin.begin() as c:
-        c.exec_driver_sql(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
-    try:
-        src = f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
-        load_bundle_into_database(bundle.path, src)
-        url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
-        run_pipeline(src, url, tmp_path / "var")
-        _assert_same(_marts(url), reference)
-    finally:
-        with admin.begin() as c:
-            c.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
-        admin.dispose()
+def test_database_source_gives_the_bundles_marts(bundle, reference, tmp_path, mariadb_source):
+    load_bundle_into_database(bundle.path, mariadb_source)
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    run_pipeline(mariadb_source, url, tmp_path / "var")
+    _assert_same(_marts(url), reference)
 
 
 def test_spreadsheet_source_gives_the_bundles_marts(bundle, reference, tmp_path):
