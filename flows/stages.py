@@ -149,15 +149,25 @@ def _legacy_name(spec: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- extract
+PARALLEL_EXTRACT_BYTES = 32 << 20
+"""A bundle's dossier files (as stored, compressed or not) are extracted on the worker
+processes from this size on; smaller ones in the run's process."""
+
+
 def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
     """Read every record of the source into the raw landing zone, as read (within the
-    settings' source limits: :mod:`motcua.sources.limits`). When staging will use worker
-    processes, their preloading server starts now, beside the extract."""
+    settings' source limits: :mod:`motcua.sources.limits`). A bundle of
+    :data:`PARALLEL_EXTRACT_BYTES` or more is extracted on the worker processes, a file
+    a call (their preloading server started first)."""
     from flows.processes import default_workers, warm_up
 
-    if (settings.workers or default_workers()) > 1:
-        warm_up()
     src = open_source(run.source, limits=Limits.from_settings(settings))
+    workers = settings.workers or default_workers()
+    parts = src.partitions() if hasattr(src, "partitions") else []
+    # worth worker processes: a bundle of some size (a worker's start costs seconds)
+    parallel = workers > 1 and len(parts) > 1 and sum(p.stat().st_size for p in parts) >= PARALLEL_EXTRACT_BYTES
+    if parallel:
+        warm_up()
     name = source_name(run.source)
     cat_dir = _private_dir(run.run_dir / "catalogue")
     procedures = src.read_procedures()
@@ -171,9 +181,7 @@ def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
     for label, frame in (("procedures", procedures), ("agencies", agencies)):
         _write_private(pa.Table.from_pandas(frame.astype("string"), preserve_index=False),
                        raw_dir / f"{run.run_id}-{label}.parquet")
-    workers = settings.workers or default_workers()
-    parts = src.partitions() if hasattr(src, "partitions") else []
-    if workers > 1 and len(parts) > 1:  # a bundle's files, extracted in parallel (see flows.processes)
+    if parallel:  # a bundle's files, extracted in parallel (see flows.processes)
         from flows.processes import process_map
 
         landed = process_map("flows.stages:extract_partition", [

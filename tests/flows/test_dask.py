@@ -118,7 +118,7 @@ def test_dask_local_cluster_with_two_workers_gives_the_same_marts(sample, tmp_pa
         pd.testing.assert_frame_equal(_sorted(read_table(url, t)), _sorted(read_table(one, t)), obj=t)
 
 
-def test_a_bundle_extracted_on_workers_lands_the_same_raw_zone(sample, tmp_path):
+def test_a_bundle_extracted_on_workers_lands_the_same_raw_zone(sample, tmp_path, monkeypatch):
     """The bundle's six dossier files extracted on two worker processes land the records
     of the extract in one process, in the same order (the raw files taken in their listed
     order), each file's batches under its own prefix."""
@@ -129,6 +129,7 @@ def test_a_bundle_extracted_on_workers_lands_the_same_raw_zone(sample, tmp_path)
     from motcua.settings import Settings
 
     tmp, _ = sample
+    monkeypatch.setattr(stages, "PARALLEL_EXTRACT_BYTES", 0)  # the sample's 6 files are small
     landed = {}
     for workers in (1, 2):
         s = Settings.from_env(warehouse_url=f"duckdb:///{tmp_path / f'w{workers}.duckdb'}",
@@ -142,3 +143,4 @@ def test_a_bundle_extracted_on_workers_lands_the_same_raw_zone(sample, tmp_path)
     assert two[1].equals(one[1])
     names = [Path(f).name.split("-records-")[1] for f in two[0]["raw_files"]]
     assert names[0].startswith("0000-") and names[-1].startswith("0005-") and names == sorted(names)
+    assert Path(one[0]["raw_files"][0]).name.endswith("-records-00000.parquet")  # one process: no file prefix
