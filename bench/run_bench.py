@@ -70,6 +70,10 @@ def run_motcua(bundle: Path, work: Path, validate: bool, dask: str | None = None
 
         mapper = shard_mapper(dask)
     extracted = timed("extract", stages.extract, run, s)
+    times["extract"]["cpu_s"] = round(times["extract"]["cpu_s"] + extracted.get("workers_cpu_s", 0.0), 2)
+    if extracted.get("worker_peak_rss_mb"):
+        print(f"  (extract CPU with its worker processes: {times['extract']['cpu_s']} s; their peak RSS "
+              f"{extracted['worker_peak_rss_mb']} MB)", file=sys.stderr, flush=True)
     staged = timed("stage+validate", stages.stage, run, s, extracted, validate=validate, mapper=mapper)
     # shards staged in worker processes forked by a forkserver are not this process's
     # children: their CPU time is what the shards report
@@ -87,7 +91,7 @@ def run_motcua(bundle: Path, work: Path, validate: bool, dask: str | None = None
     return {
         "stages": times,
         "wall_s": round(time.perf_counter() - t_all, 2),
-        "cpu_s": round(_cpu() - c_all + extra_cpu, 2),
+        "cpu_s": round(_cpu() - c_all + extra_cpu + extracted.get("workers_cpu_s", 0.0), 2),
         "peak_rss_mb": _rss_mb()["peak_rss_mb"],
         # the largest child process (a Dask worker; without --dask, the floor's subprocess)
         **({"peak_rss_worker_mb": _rss_mb()["peak_rss_children_mb"]} if dask else {}),
@@ -97,6 +101,7 @@ def run_motcua(bundle: Path, work: Path, validate: bool, dask: str | None = None
         # staging's worker processes (one per core by default): each one's peak, and how many
         "staging_workers": staged.get("workers"),
         "staging_worker_peak_rss_mb": staged.get("worker_peak_rss_mb"),
+        "extract_worker_peak_rss_mb": extracted.get("worker_peak_rss_mb"),
         "buckets": staged["buckets"],
         "dossiers_changed": loaded.get("dossiers_changed"),
         "plan": {"all": plan["all"], "intervals": plan["intervals"]},

@@ -189,13 +189,18 @@ def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
              "name": name} for k in range(len(parts))], workers)
         files = [f for part in landed for f in part["files"]]
         n = sum(part["records"] for part in landed)
+        worker_cpu = round(sum(part["cpu_s"] for part in landed), 2)
+        worker_peak = max(part["peak_rss_mb"] for part in landed)
     else:
         files, n = land_batches(src.iter_records(since), raw_dir, run.run_id, name, "")
+        worker_cpu, worker_peak = 0.0, None
     run.counts["records_read"] = n
     max_updated = getattr(src, "max_updated", None)
     return {"raw_files": files, "records_read": n, "source_name": name,
             "procedures": str(cat_dir / "procedures.parquet"), "agencies": str(cat_dir / "agencies.parquet"),
-            "source_max_updated": max_updated}
+            "source_max_updated": max_updated,
+            # the worker processes' CPU time and largest peak RSS (0 and None: none used)
+            "workers_cpu_s": worker_cpu, "worker_peak_rss_mb": worker_peak}
 
 
 def land_batches(batches: Iterator[pa.Table], raw_dir: Path, run_id: str, name: str,
@@ -220,9 +225,13 @@ def land_batches(batches: Iterator[pa.Table], raw_dir: Path, run_id: str, name: 
 def extract_partition(spec: str, settings: Settings, index: int, raw_dir: str, run_id: str, name: str) -> dict:
     """Extract one partition of a source (a bundle's dossier file) into the raw zone: a
     worker's share of :func:`extract`."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
     src = open_source(spec, limits=Limits.from_settings(settings))
     files, n = land_batches(src.iter_partition(index), Path(raw_dir), run_id, name, f"{index:04d}-")
-    return {"files": files, "records": n}
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {"files": files, "records": n, "cpu_s": round(usage.ru_utime + usage.ru_stime - cpu0, 2),
+            "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 
 def _catalogue(extracted: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
