@@ -306,27 +306,57 @@ def plan_shards(files: list[str], per_shard: int, count: int | None = None) -> l
     return [{"shard": i, "files": g, "records": sum(sizes[item[2]] for item in g)} for i, g in enumerate(groups)]
 
 
+_IPC = pa.ipc.IpcWriteOptions(compression="lz4")
+
+
 def _write_by_bucket(df: pd.DataFrame, buckets_of_rows: np.ndarray, path: Path, buckets: int) -> dict[int, list[int]]:
-    """Write ``df`` to one Parquet file with a row group per non-empty bucket, in bucket
-    order; returns {bucket: [row group index]}."""
+    """Write ``df`` to one Arrow IPC file (LZ4) with a record batch per non-empty bucket,
+    in bucket order; returns {bucket: [batch index]}. (A record batch costs next to
+    nothing to write or to find again; a Parquet row group per bucket, at hundreds of
+    buckets a batch, cost more than the batch's own work.)"""
     table = pa.Table.from_pandas(df, preserve_index=False)
     order = np.argsort(buckets_of_rows, kind="stable")
     table = table.take(pa.array(order))
     sorted_b = buckets_of_rows[order]
     groups: dict[int, list[int]] = {}
-    with pq.ParquetWriter(path, table.schema) as w:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema, options=_IPC) as w:
         bounds = np.searchsorted(sorted_b, np.arange(buckets + 1), side="left")
-        rg = 0
         for b in range(buckets):
             lo, hi = int(bounds[b]), int(bounds[b + 1])
             if hi > lo:
-                w.write_table(table.slice(lo, hi - lo), row_group_size=hi - lo)
-                groups[b] = [rg]
-                rg += 1
-        if rg == 0:  # keep the schema even when nothing is written
-            w.write_table(table.slice(0, 0))
+                groups[b] = [len(groups)]
+                w.write_batch(_one_batch(table.slice(lo, hi - lo)))
     os.chmod(path, 0o600)
     return groups
+
+
+def _one_batch(table: pa.Table) -> pa.RecordBatch:
+    """A (non-empty) table as one record batch (a table's chunks would be batches each)."""
+    batches = table.combine_chunks().to_batches()
+    assert len(batches) == 1, "one record batch a bucket"
+    return batches[0]
+
+
+def _read_groups(path: str, groups: list[int], columns: list[str] | None = None) -> pa.Table:
+    """The given record batches of a staged file (Arrow IPC; Parquet row groups for the
+    files of runs staged by earlier releases)."""
+    if path.endswith(".parquet"):
+        with pq.ParquetFile(path) as f:
+            return f.read_row_groups(groups, columns=columns)
+    with pa.memory_map(path) as source:
+        reader = pa.ipc.open_file(source)
+        table = pa.Table.from_batches([reader.get_batch(i) for i in groups], schema=reader.schema)
+    return table.select(columns) if columns else table
+
+
+def part_codes(path: str) -> list:
+    """The distinct dossier codes of a staged records file."""
+    if path.endswith(".parquet"):
+        codes = pq.read_table(path, columns=["dossier_code"]).column("dossier_code")
+    else:
+        with pa.memory_map(path) as source:
+            codes = pa.ipc.open_file(source).read_all().column("dossier_code")
+    return pc.unique(codes.combine_chunks()).drop_null().to_pylist()
 
 
 def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buckets: int,
@@ -365,8 +395,8 @@ def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buck
                        .to_pandas().to_numpy()) if bad.any() else pa.chunked_array([], pa.string()).to_pandas().to_numpy()
         q["source"] = raw.column("source")[0].as_py() if raw.num_rows else extracted["source_name"]
         good = records[~bad].reset_index(drop=True)
-        good_path = out_dir / f"records-{tag}-{i:05d}.parquet"
-        hist_path = out_dir / f"history-{tag}-{i:05d}.parquet"
+        good_path = out_dir / f"records-{tag}-{i:05d}.arrow"
+        hist_path = out_dir / f"history-{tag}-{i:05d}.arrow"
         q_path = out_dir / f"quarantine-{tag}-{i:05d}.parquet"
         b_good = bucket_of(good["dossier_code"], buckets)
         hist = history[history["record_id"].isin(good["record_id"])].reset_index(drop=True)
@@ -427,33 +457,30 @@ def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buck
 
 
 def _regroup(parts: list[dict], buckets: int, out_dir: Path, tag: str) -> list[dict]:
-    """One file per bucket for the shard (its batches' row groups of that bucket put
-    together), so the load reads each file once, for its one bucket, and never holds
-    thousands of footers of many-bucket files; the batch files are removed."""
-    out: list[dict] = []
-    meta = {p[k]: pq.read_metadata(p[k]) for p in parts for k in ("records", "history")}
-    for b in range(buckets):
-        entry: dict = {}
-        for kind in ("records", "history"):
-            tables = []
-            for p in parts:
-                groups = p[f"{kind}_groups"].get(b)
-                if groups:
-                    with pq.ParquetFile(p[kind], metadata=meta[p[kind]]) as f:
-                        tables.append(f.read_row_groups(groups))
-            if tables:
-                path = out_dir / f"{kind}-{tag}-b{b:05d}.parquet"
-                pq.write_table(pa.concat_tables(tables, promote_options="default"), path)
-                os.chmod(path, 0o600)
-                entry[kind], entry[f"{kind}_groups"] = str(path), {b: [0]}
-            else:
-                entry[kind], entry[f"{kind}_groups"] = None, {}
-        if entry["records"] is not None:
-            out.append(entry)
+    """One records file and one history file for the shard, with one record batch per
+    bucket (its batches' rows of that bucket put together), so the load opens a file a
+    shard for each bucket, not a file a batch; the batch files are removed."""
+    entry: dict = {}
+    for kind in ("records", "history"):
+        readers = [(p, pa.ipc.open_file(pa.memory_map(p[kind]))) for p in parts]
+        schema = pa.unify_schemas([r.schema for _, r in readers], promote_options="permissive")
+        schema = schema.with_metadata(readers[0][1].schema.metadata)
+        path = out_dir / f"{kind}-{tag}.arrow"
+        groups: dict[int, list[int]] = {}
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema, options=_IPC) as w:
+            for b in range(buckets):
+                tables = [pa.Table.from_batches([r.get_batch(i) for i in p[f"{kind}_groups"][b]], schema=r.schema)
+                          for p, r in readers if p[f"{kind}_groups"].get(b)]
+                if tables:
+                    table = pa.concat_tables(tables, promote_options="permissive").cast(schema)
+                    groups[b] = [len(groups)]
+                    w.write_batch(_one_batch(table))
+        os.chmod(path, 0o600)
+        entry[kind], entry[f"{kind}_groups"] = str(path), groups
     for p in parts:
         for k in ("records", "history"):
             Path(p[k]).unlink(missing_ok=True)
-    return out
+    return [entry] if entry["records_groups"] else []
 
 
 Mapper = Callable[[list[dict]], list[dict]]
@@ -508,8 +535,7 @@ def read_bucket(parts: list[dict], kind: str, bucket: int, columns: list[str] | 
     for p in parts:
         groups = p[f"{kind}_groups"].get(bucket, p[f"{kind}_groups"].get(str(bucket)))
         if groups and p[kind]:
-            with pq.ParquetFile(p[kind]) as f:
-                tables.append(f.read_row_groups(groups, columns=columns))
+            tables.append(_read_groups(p[kind], groups, columns))
     if not tables:
         return None
     return pa.concat_tables(tables, promote_options="default").to_pandas()
@@ -1288,7 +1314,7 @@ def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str = "ru
             before: list[pd.DataFrame] = []
             # one part at a time: memory stays flat (an empty warehouse has nothing to look up)
             for part in ([] if fct_empty else staged.get("record_parts", [])):
-                codes = pd.read_parquet(part, columns=["dossier_code"])["dossier_code"].dropna().unique().tolist()
+                codes = part_codes(part)
                 n_codes += len(codes)
                 if not fct_empty and codes:
                     rows = _fct_rows_for_codes(conn, [str(c) for c in codes])
