@@ -1,4 +1,5 @@
-"""Every writing transaction on PostgreSQL checks that its run still holds the write lock.
+"""The warehouse's write lock (:func:`warehouse_lock`), and every writing transaction on
+PostgreSQL checking that its run still holds it.
 
 :func:`flows.stages.warehouse_lock` holds a *session* advisory lock on a dedicated, idle
 connection (the *lock session*) for the whole write section of a run. A session can end
@@ -36,13 +37,19 @@ import contextvars
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Iterator
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from flows.errors import PipelineError
+from motcua.settings import Settings
+from warehouse.engine import make_engine
 
 log = logging.getLogger("motcua")
 
@@ -139,3 +146,145 @@ def write_transaction(engine: sa.Engine, what: str, *, check: bool = True) -> It
         yield conn
         if check:
             check_held(conn, what)
+
+
+# --------------------------------------------------------------------------- the write lock
+WRITE_LOCK_NAME = "motcua-warehouse-writes"
+"""One name for the warehouse's write lock: the Prefect global concurrency limit and
+the database lock (PostgreSQL advisory lock key derived from it)."""
+DEFAULT_LOCK_TIMEOUT = 6 * 3600.0
+
+_PROCESS_LOCKS: dict[str, threading.Lock] = {}
+_PROCESS_LOCKS_GUARD = threading.Lock()
+
+
+class WarehouseLockTimeout(PipelineError):
+    """The warehouse write lock could not be taken in time."""
+
+
+def lock_timeout() -> float:
+    """Seconds a run waits for the warehouse (``MOTCUA_LOCK_TIMEOUT_SECONDS``, default 6 h)."""
+    value = os.environ.get("MOTCUA_LOCK_TIMEOUT_SECONDS")
+    try:
+        return float(value) if value else DEFAULT_LOCK_TIMEOUT
+    except ValueError as exc:
+        raise PipelineError(f"MOTCUA_LOCK_TIMEOUT_SECONDS must be a number, got {value!r}") from exc
+
+
+def is_locked_error(exc: BaseException) -> bool:
+    """True for DuckDB's "another process holds the file" error."""
+    text = str(exc)
+    return "Could not set lock on file" in text or "Conflicting lock is held" in text
+
+
+def with_warehouse_retry(fn: Callable[[], object], settings: Settings, timeout: float | None = None) -> object:
+    """Call ``fn``; while another process holds a DuckDB warehouse file, wait and retry
+    (back-off up to 5 s) until ``timeout``. Other errors and other databases: no retry."""
+    deadline = time.monotonic() + (lock_timeout() if timeout is None else timeout)
+    delay = 0.2
+    while True:
+        try:
+            return fn()
+        except Exception as exc:
+            if not (is_locked_error(exc) and time.monotonic() < deadline):
+                raise
+            log.info("warehouse busy (%s): retrying in %.1f s", str(exc).split("\n")[0][:160], delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _process_lock(key: str) -> threading.Lock:
+    with _PROCESS_LOCKS_GUARD:
+        return _PROCESS_LOCKS.setdefault(key, threading.Lock())
+
+
+def _advisory_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _unlock(conn: sa.Connection, key: int, holder: str) -> None:
+    """Release the session lock; a session that ended has released it already (its
+    run's writes have failed since, see :mod:`flows.locks`): a warning, not an error
+    that would hide the run's own."""
+    try:
+        conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+        conn.commit()
+    except sa.exc.DBAPIError as exc:
+        log.warning("%s: the warehouse lock's session had ended before its release: %s", holder,
+                    str(exc).strip().splitlines()[0])
+
+
+@contextmanager
+def warehouse_lock(settings: Settings, holder: str, timeout: float | None = None) -> Iterator[str]:
+    """Hold the warehouse's write lock (works without any Prefect server).
+
+    * DuckDB: a lock per file inside this process (threads), then a connection kept open
+      for the whole block: DuckDB's own file lock keeps every other process out of the
+      file (their attempts are retried by :func:`with_warehouse_retry`); the OS releases
+      it when the process dies.
+    * PostgreSQL: a session advisory lock on a dedicated connection
+      (``pg_try_advisory_lock``, polled), released on exit or when the session ends.
+      A session can end under the run (server restart, idle timeout,
+      ``pg_terminate_backend``, a pooler), and another run then take the lock: so the
+      lock session is recorded for this context (:func:`flows.locks.holding`) and every
+      writing transaction (:func:`flows.locks.write_transaction`) takes a
+      transaction-level advisory lock and checks, at its start and before its commit,
+      that this session still holds the lock; if not it raises
+      :class:`flows.locks.WarehouseLockLost` and rolls back. So the run fails at its next
+      write instead of writing beside another run, and writing transactions of two runs
+      never overlap.
+    * other databases: no lock (a warning).
+
+    Yields the kind of lock taken. Raises :class:`WarehouseLockTimeout` after ``timeout``
+    seconds (default :func:`lock_timeout`).
+    """
+    wait = lock_timeout() if timeout is None else timeout
+    deadline = time.monotonic() + wait
+    url = sa.engine.make_url(settings.warehouse_url)
+    backend = url.get_backend_name()
+    if backend == "duckdb":
+        db = url.database or ""
+        key = str(Path(db).expanduser().resolve()) if db and db != ":memory:" else settings.warehouse_url
+        plock = _process_lock(key)
+        if not plock.acquire(timeout=wait):
+            raise WarehouseLockTimeout(f"{holder}: another run of this process held the warehouse for {wait:.0f} s")
+        try:
+            engine = make_engine(settings.warehouse_url)
+            try:
+                conn = with_warehouse_retry(engine.connect, settings, max(0.0, deadline - time.monotonic()))
+            except Exception as exc:
+                engine.dispose()
+                if is_locked_error(exc):
+                    raise WarehouseLockTimeout(f"{holder}: the warehouse file stayed locked for {wait:.0f} s: "
+                                               f"{str(exc).splitlines()[0]}") from exc
+                raise
+            try:
+                yield "duckdb-file"
+            finally:
+                conn.close()  # type: ignore[attr-defined]
+                engine.dispose()
+        finally:
+            plock.release()
+    elif backend == "postgresql":
+        engine = make_engine(settings.warehouse_url)
+        key = _advisory_key(WRITE_LOCK_NAME)
+        try:
+            with engine.connect() as conn:
+                delay = 0.2
+                while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+                    conn.commit()
+                    if time.monotonic() >= deadline:
+                        raise WarehouseLockTimeout(f"{holder}: advisory lock {WRITE_LOCK_NAME} busy for {wait:.0f} s")
+                    time.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+                conn.commit()
+                try:
+                    with holding(conn, key):
+                        yield "postgresql-advisory"
+                finally:
+                    _unlock(conn, key, holder)
+        finally:
+            engine.dispose()
+    else:
+        log.warning("no write lock for %s warehouses: do not run two loads at once", backend)
+        yield "none"

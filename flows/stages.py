@@ -17,11 +17,9 @@ import logging
 import os
 import resource
 import shutil
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,6 +32,16 @@ import sqlalchemy as sa
 
 from flows import locks
 from flows.errors import PipelineError
+from flows.locks import (  # noqa: F401 - the write lock, as flows.stages has always named it
+    DEFAULT_LOCK_TIMEOUT,
+    WRITE_LOCK_NAME,
+    WarehouseLockTimeout,
+    _advisory_key,
+    is_locked_error,
+    lock_timeout,
+    warehouse_lock,
+    with_warehouse_retry,
+)
 from motcua.redact import conceal, redact_url, reveal, scrub
 from motcua.settings import Settings, pseudonym_key
 from motcua.sources import open_source
@@ -56,6 +64,7 @@ from transforms import (
 from transforms.workdays import calendars_from_overrides
 from warehouse import load, schema
 from warehouse.engine import create_schema, make_engine
+from warehouse.engine import private_dir as _private_dir
 
 log = logging.getLogger("motcua")
 
@@ -84,19 +93,6 @@ class Run:
         d["run_dir"] = str(self.run_dir)
         d["started_at"] = self.started_at.isoformat()
         return d
-
-
-def _private_dir(path: Path) -> Path:
-    """Create ``path`` and any missing parents owner-only (0700)."""
-    missing = []
-    p = path
-    while not p.exists():
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        d.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(d, 0o700)
-    return path
 
 
 def _frame_private(df: pd.DataFrame, path: Path) -> None:
@@ -1424,148 +1420,6 @@ def note_failure(run: Run, settings: Settings, error: BaseException | str, flow:
         log.warning("could not record the failure of run %s in audit.run: %s", run.run_id, exc)
     finally:
         engine.dispose()
-
-
-# --------------------------------------------------------------------------- the write lock
-WRITE_LOCK_NAME = "motcua-warehouse-writes"
-"""One name for the warehouse's write lock: the Prefect global concurrency limit and
-the database lock (PostgreSQL advisory lock key derived from it)."""
-DEFAULT_LOCK_TIMEOUT = 6 * 3600.0
-
-_PROCESS_LOCKS: dict[str, threading.Lock] = {}
-_PROCESS_LOCKS_GUARD = threading.Lock()
-
-
-class WarehouseLockTimeout(PipelineError):
-    """The warehouse write lock could not be taken in time."""
-
-
-def lock_timeout() -> float:
-    """Seconds a run waits for the warehouse (``MOTCUA_LOCK_TIMEOUT_SECONDS``, default 6 h)."""
-    value = os.environ.get("MOTCUA_LOCK_TIMEOUT_SECONDS")
-    try:
-        return float(value) if value else DEFAULT_LOCK_TIMEOUT
-    except ValueError as exc:
-        raise PipelineError(f"MOTCUA_LOCK_TIMEOUT_SECONDS must be a number, got {value!r}") from exc
-
-
-def is_locked_error(exc: BaseException) -> bool:
-    """True for DuckDB's "another process holds the file" error."""
-    text = str(exc)
-    return "Could not set lock on file" in text or "Conflicting lock is held" in text
-
-
-def with_warehouse_retry(fn: Callable[[], object], settings: Settings, timeout: float | None = None) -> object:
-    """Call ``fn``; while another process holds a DuckDB warehouse file, wait and retry
-    (back-off up to 5 s) until ``timeout``. Other errors and other databases: no retry."""
-    deadline = time.monotonic() + (lock_timeout() if timeout is None else timeout)
-    delay = 0.2
-    while True:
-        try:
-            return fn()
-        except Exception as exc:
-            if not (is_locked_error(exc) and time.monotonic() < deadline):
-                raise
-            log.info("warehouse busy (%s): retrying in %.1f s", str(exc).split("\n")[0][:160], delay)
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
-
-def _process_lock(key: str) -> threading.Lock:
-    with _PROCESS_LOCKS_GUARD:
-        return _PROCESS_LOCKS.setdefault(key, threading.Lock())
-
-
-def _advisory_key(name: str) -> int:
-    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-
-
-def _unlock(conn: sa.Connection, key: int, holder: str) -> None:
-    """Release the session lock; a session that ended has released it already (its
-    run's writes have failed since, see :mod:`flows.locks`): a warning, not an error
-    that would hide the run's own."""
-    try:
-        conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-        conn.commit()
-    except sa.exc.DBAPIError as exc:
-        log.warning("%s: the warehouse lock's session had ended before its release: %s", holder,
-                    str(exc).strip().splitlines()[0])
-
-
-@contextmanager
-def warehouse_lock(settings: Settings, holder: str, timeout: float | None = None) -> Iterator[str]:
-    """Hold the warehouse's write lock (works without any Prefect server).
-
-    * DuckDB: a lock per file inside this process (threads), then a connection kept open
-      for the whole block: DuckDB's own file lock keeps every other process out of the
-      file (their attempts are retried by :func:`with_warehouse_retry`); the OS releases
-      it when the process dies.
-    * PostgreSQL: a session advisory lock on a dedicated connection
-      (``pg_try_advisory_lock``, polled), released on exit or when the session ends.
-      A session can end under the run (server restart, idle timeout,
-      ``pg_terminate_backend``, a pooler), and another run then take the lock: so the
-      lock session is recorded for this context (:func:`flows.locks.holding`) and every
-      writing transaction (:func:`flows.locks.write_transaction`) takes a
-      transaction-level advisory lock and checks, at its start and before its commit,
-      that this session still holds the lock; if not it raises
-      :class:`flows.locks.WarehouseLockLost` and rolls back. So the run fails at its next
-      write instead of writing beside another run, and writing transactions of two runs
-      never overlap.
-    * other databases: no lock (a warning).
-
-    Yields the kind of lock taken. Raises :class:`WarehouseLockTimeout` after ``timeout``
-    seconds (default :func:`lock_timeout`).
-    """
-    wait = lock_timeout() if timeout is None else timeout
-    deadline = time.monotonic() + wait
-    url = sa.engine.make_url(settings.warehouse_url)
-    backend = url.get_backend_name()
-    if backend == "duckdb":
-        db = url.database or ""
-        key = str(Path(db).expanduser().resolve()) if db and db != ":memory:" else settings.warehouse_url
-        plock = _process_lock(key)
-        if not plock.acquire(timeout=wait):
-            raise WarehouseLockTimeout(f"{holder}: another run of this process held the warehouse for {wait:.0f} s")
-        try:
-            engine = make_engine(settings.warehouse_url)
-            try:
-                conn = with_warehouse_retry(engine.connect, settings, max(0.0, deadline - time.monotonic()))
-            except Exception as exc:
-                engine.dispose()
-                if is_locked_error(exc):
-                    raise WarehouseLockTimeout(f"{holder}: the warehouse file stayed locked for {wait:.0f} s: "
-                                               f"{str(exc).splitlines()[0]}") from exc
-                raise
-            try:
-                yield "duckdb-file"
-            finally:
-                conn.close()  # type: ignore[attr-defined]
-                engine.dispose()
-        finally:
-            plock.release()
-    elif backend == "postgresql":
-        engine = make_engine(settings.warehouse_url)
-        key = _advisory_key(WRITE_LOCK_NAME)
-        try:
-            with engine.connect() as conn:
-                delay = 0.2
-                while not conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-                    conn.commit()
-                    if time.monotonic() >= deadline:
-                        raise WarehouseLockTimeout(f"{holder}: advisory lock {WRITE_LOCK_NAME} busy for {wait:.0f} s")
-                    time.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-                conn.commit()
-                try:
-                    with locks.holding(conn, key):
-                        yield "postgresql-advisory"
-                finally:
-                    _unlock(conn, key, holder)
-        finally:
-            engine.dispose()
-    else:
-        log.warning("no write lock for %s warehouses: do not run two loads at once", backend)
-        yield "none"
 
 
 # --------------------------------------------------------------------------- replay, headline, test hook

@@ -58,9 +58,9 @@ _WARNED_OPEN: set[Path] = set()
 """Warehouse files already reported as readable by others (warned once per process)."""
 
 
-def _private_parents(folder: Path) -> None:
+def private_dir(folder: Path) -> Path:
     """Create ``folder`` and its missing parents owner-only (0700); folders that exist
-    already keep their mode (they are not ours)."""
+    already keep their mode (they are not ours). Returns ``folder``."""
     missing = []
     p = folder
     while not p.exists():
@@ -69,6 +69,7 @@ def _private_parents(folder: Path) -> None:
     for d in reversed(missing):
         d.mkdir(mode=0o700, exist_ok=True)
         os.chmod(d, 0o700)
+    return folder
 
 
 def _private_spill_dir(db: Path) -> None:
@@ -130,7 +131,7 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
         engine = sa.create_engine(parsed, poolclass=NullPool, connect_args={"config": config} if config else {})
         if db and db != ":memory:" and not db.startswith(("md:", "motherduck:")):
             path = Path(db).expanduser()
-            _private_parents(path.parent)
+            private_dir(path.parent)
             _private_spill_dir(path)
             created = [not path.exists()]
             if not created[0] and stat.S_IMODE(path.stat().st_mode) & 0o077 and path not in _WARNED_OPEN:
