@@ -47,12 +47,6 @@ def warm_up() -> None:
         forkserver.ensure_running()
 
 
-def _stage_shard(kw: dict) -> dict:
-    from flows import stages
-
-    return stages.stage_shard(**kw)
-
-
 def _call(item: tuple[str, dict]) -> object:
     import importlib
 
@@ -71,9 +65,4 @@ def process_map(target: str, calls: list[dict], workers: int) -> list:
 def process_mapper(workers: int):  # noqa: ANN201 - a flows.stages.Mapper
     """A :data:`flows.stages.Mapper` that stages the shards on ``workers`` processes
     (results in the order of the calls; the first failure is raised)."""
-
-    def run(calls: list[dict]) -> list[dict]:
-        with ProcessPoolExecutor(max_workers=min(workers, len(calls)), mp_context=_context()) as pool:
-            return list(pool.map(_stage_shard, calls))
-
-    return run
+    return lambda calls: process_map("flows.stages:stage_shard", calls, workers)
