@@ -138,7 +138,16 @@ def write_transaction(engine: sa.Engine, what: str, *, check: bool = True) -> It
     ``what`` names the transaction in the error. ``check=False`` (recording a failure)
     only serialises the transaction with the other writers. Never open one inside
     another: the inner one would wait for the outer one's lock forever."""
-    with engine.begin() as conn:
+    with engine.connect() as conn, write_step(conn, what, check=check):
+        yield conn
+
+
+@contextmanager
+def write_step(conn: sa.Connection, what: str, *, check: bool = True) -> Iterator[sa.Connection]:
+    """One writing transaction on an open connection, committed at the end: what
+    :func:`write_transaction` does, for a writer that commits in several steps on the same
+    connection (the core load, one step a bucket)."""
+    with conn.begin():
         if conn.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_XACT_KEY})
             if check:

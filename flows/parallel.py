@@ -4,8 +4,8 @@ the other (the default), or on a Dask cluster through Prefect's Dask task runner
 (``prefect-dask``), one Prefect task per shard.
 
 A shard takes seconds to minutes, so Dask's per-task cost (~250 ms here) does not matter.
-Loading, marts and publishing stay in the flow's process: they write to the warehouse
-in one transaction.
+Loading, marts and publishing stay in the flow's process: they are the warehouse's
+single writer.
 
 ``MOTCUA_DASK`` (or ``motcua run --dask``) chooses the cluster:
 

@@ -3,7 +3,8 @@ wrap them). Between stages only paths, table names and counts travel; the data l
 in Parquet files under the run's folder and in the warehouse.
 
 extract -> stage (parse, rules, validate: records loaded or quarantined) -> load_core
-(dimensions, fct_dossier, events, quarantine, watermark: one transaction) ->
+(quarantine, then fct_dossier and events one committed step a bucket, then dimensions and
+watermark) ->
 build_marts (+ mart suite: write, audit) -> publish (the mart partitions rebuilt, period x
 agency, replaced in one transaction; see :func:`plan_rebuild`).
 """
@@ -620,14 +621,22 @@ def _staged_parts(staged: dict) -> tuple[list[dict], int]:
 
 def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
               on_bucket: Callable[[int, int, int], None] | None = None) -> dict:
-    """Load dimensions, the dossier facts that changed, their events, the quarantine and
-    the watermark in one transaction.
+    """Load the quarantine, the dossier facts that changed and their events, then the
+    dimensions and the watermark, committing one step per bucket.
 
     The records are merged bucket by bucket (a bucket holds every record of its dossiers,
     see :func:`bucket_of`): the newest record per dossier, against the warehouse's row,
-    then the facts and events of the dossiers that changed. Memory is bounded by one
-    bucket, whatever the size of the run. ``on_bucket(done, total, changed)`` reports
-    progress."""
+    then the facts and events of the dossiers that changed, committed with the bucket.
+    Memory is bounded by one bucket whatever the size of the run, on the Python side and
+    in DuckDB, which keeps a transaction's inserted rows in memory until it commits (one
+    transaction for the whole load grew with the run: see BENCHMARKS.md).
+
+    A load that dies half-way leaves some buckets committed and the watermark where it
+    was: the run row :func:`mark_marts_stale` wrote stays ``marts_stale``, so the next
+    run re-reads the same records (already loaded facts compare unchanged; quarantine
+    rows are keyed by their content) and rebuilds every period the dead run touched.
+    BI tools read the marts, which change only at :func:`publish`.
+    ``on_bucket(done, total, changed)`` reports progress."""
     key = pseudonym_key()
     engine = make_engine(settings.warehouse_url)
     create_schema(engine)
@@ -638,18 +647,20 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
     share_problem = check_quarantine_share(staged, settings.quarantine_threshold)
     n_changed = 0
     try:
-        with locks.write_transaction(engine, "load core") as conn:
-            _insert_quarantine(conn, quarantine)
-            open_q = _open_quarantine(conn, source)
-            if share_problem:
-                _record_run(conn, run, "failed", share_problem)
-            else:
+        with engine.connect() as conn:
+            with locks.write_step(conn, "load core"):
+                _insert_quarantine(conn, quarantine)
+                open_q = _open_quarantine(conn, source)
+                if share_problem:
+                    _record_run(conn, run, "failed", share_problem)
                 fct_empty = _fct_is_empty(conn)
-                seen_agencies: set[str] = set()
-                fixed: list[str] = []
-                mark: pd.Timestamp | None = None
-                for b in range(buckets):
-                    locks.check_held(conn, f"load core, bucket {b + 1} of {buckets}")
+            if share_problem:
+                raise PipelineError(share_problem)
+            seen_agencies: set[str] = set()
+            fixed: list[str] = []
+            mark: pd.Timestamp | None = None
+            for b in range(buckets):
+                with locks.write_step(conn, f"load core, bucket {b + 1} of {buckets}"):
                     records = read_bucket(parts, "records", b)
                     if records is None or records.empty:
                         continue
@@ -679,8 +690,9 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
                     load.insert(conn, schema.fct_dossier_event, events)
                     seen_agencies.update(changed["agency_code"].dropna())
                     n_changed += len(changed)
-                    if on_bucket:
-                        on_bucket(b + 1, buckets, n_changed)
+                if on_bucket:
+                    on_bucket(b + 1, buckets, n_changed)
+            with locks.write_step(conn, "load core, dimensions and watermark"):
                 seen_agencies |= set(load.read_frame(
                     conn, sa.select(schema.fct_dossier.c.agency_code).distinct())["agency_code"].dropna())
                 dim_ag = dim_agency.build(agencies, seen_agencies - {""})
@@ -691,11 +703,9 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
                 load.replace_all(conn, schema.dim_status, dim_static.STATUSES)
                 _resolve_quarantine(conn, run, fixed)
                 _advance_watermark(conn, run, extracted, mark)
-                run.counts["dossiers_changed"] = n_changed
+            run.counts["dossiers_changed"] = n_changed
     finally:
         engine.dispose()
-    if share_problem:
-        raise PipelineError(share_problem)
     return {"dossiers_changed": int(n_changed), "quarantine_rows": int(len(quarantine)), "buckets": buckets}
 
 

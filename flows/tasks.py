@@ -79,7 +79,7 @@ def mark_marts_stale(run: stages.Run, settings: Settings, staged: dict, flow: st
 
 @task(name="load-core", cache_policy=NO_CACHE)
 def load_core(run: stages.Run, settings: Settings, extracted: dict, staged: dict) -> dict:
-    """Dimensions, facts, events, quarantine, watermark: one transaction."""
+    """Quarantine, facts and events (one commit a bucket), dimensions, watermark."""
     stages.pause_for_test("load_core")
     return stages.load_core(run, settings, extracted, staged)
 
