@@ -1,8 +1,9 @@
 """Suite for core.fct_dossier_event (one row per processing-history entry of a
-dossier's current snapshot), run on the table read from the warehouse in chunks of
-whole dossiers before the marts are built.
+dossier's current snapshot), run on the table read from the warehouse in large chunks
+before the marts are built (the key's uniqueness within a chunk here; over the whole
+table by one aggregate, :func:`flows.stages.grain_problem`).
 
-Context: ``fct_codes`` (the dossier codes of core.fct_dossier), ``run_time``.
+Context: ``run_time``; each row carries ``in_fct`` (its dossier is in core.fct_dossier).
 
 Critical (the run stops): ``(dossier_code, seq)`` unique and not null; ``seq`` from 1;
 the status in its table; the dossier in fct_dossier. Warning: event times plausible
@@ -11,7 +12,6 @@ the status in its table; the dossier in fct_dossier. Warning: event times plausi
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
@@ -22,17 +22,16 @@ SUITE_NAME = "fct_dossier_event"
 ID_COLUMNS = ["dossier_code", "seq"]
 
 
-def prepare(df: pd.DataFrame, fct_codes: Collection[str] | pd.Series | None = None,
-            run_time: Any = None, **context: Any) -> pd.DataFrame:
-    """Event columns plus the checks ``dossier_in_fct`` and ``dates_plausible``."""
+def prepare(df: pd.DataFrame, run_time: Any = None, **context: Any) -> pd.DataFrame:
+    """Event columns plus the checks ``dossier_in_fct`` and ``dates_plausible``. ``df``
+    carries ``in_fct``: whether the event's dossier is in core.fct_dossier (the warehouse
+    answers it with a join as it reads the events, see :func:`expectations.gate.event_frames`)."""
+    if "in_fct" not in df.columns:
+        raise ValueError("fct_dossier_event is validated with its in_fct column (is the dossier in core.fct_dossier?)")
     out = plain(df, [c for c in ("dossier_code", "seq", "status_code", "event_at", "agency_code") if c in df.columns])
     out["event_at"] = pd.to_datetime(df["event_at"]).astype("datetime64[us]")
-    if fct_codes is not None:
-        codes = fct_codes if isinstance(fct_codes, (set, frozenset)) else set(fct_codes)
-        missing = out["dossier_code"].notna() & ~out["dossier_code"].isin(codes)
-        out["dossier_in_fct"] = checks(out.index, [(missing, "dossier not in fct_dossier")])
-    else:
-        out["dossier_in_fct"] = "ok"
+    missing = out["dossier_code"].notna() & ~df["in_fct"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    out["dossier_in_fct"] = checks(out.index, [(missing, "dossier not in fct_dossier")])
     out["dates_plausible"] = dates_check(out, ["event_at"], run_time)
     return out
 

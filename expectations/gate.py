@@ -4,10 +4,10 @@
   the batch as read, ``int_dossier_record`` on the records the domain rules left
   alone; critical failures become quarantine reasons (``expectation: …``), warnings
   flag the record (``records_flagged``);
-* core (:func:`check_core`), in ``build_marts`` before any mart is computed:
-  ``dim_procedure``, ``dim_agency``, ``fct_dossier`` (with the dimensions for the
-  relationship checks) and ``fct_dossier_event`` (read in chunks of whole dossiers,
-  with the fact's codes);
+* core, in ``build_marts`` before any mart is computed: ``dim_procedure``,
+  ``dim_agency``, ``fct_dossier`` (:func:`check_facts`, with the dimensions for the
+  relationship checks) and ``fct_dossier_event`` (:func:`check_events`, read in large
+  chunks with the warehouse's answer to "is its dossier in the facts?");
 * marts (:func:`check_marts`): ``mart_dossier_resolution``, ``mart_dossier_intake``
   (with the resolution mart) and ``mart_indicator``.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -46,7 +47,8 @@ from expectations.runner import Outcome, build_data_docs, result_for_docs, valid
 log = logging.getLogger("motcua")
 
 RESULTS_DIR = "validation"
-EVENT_CHUNK_DOSSIERS = 100_000
+EVENT_CHUNK_ROWS = 500_000
+"""Events validated at a time (a suite's cost is mostly per batch: large batches)."""
 SUITES: dict[str, ModuleType] = {m.SUITE_NAME: m for m in (
     raw_snapshot, int_dossier_record, dim_procedure, dim_agency, fct_dossier, fct_dossier_event,
     mart_dossier_resolution, mart_dossier_intake, mart_indicator)}
@@ -111,30 +113,38 @@ def _merge(outcomes: list[Outcome]) -> Outcome:
     return out
 
 
-def _event_chunks(conn: sa.Connection, codes: list[str], chunk: int,
-                  where: sa.ColumnElement[bool] | None = None) -> Any:
-    """Events of whole dossiers, a range of dossier codes at a time (the ranges cover
-    every code, so events of dossiers missing from the fact are read too). With
-    ``where`` (a chunk of the facts), only events matching it within the chunk's range."""
+def event_frames(conn: sa.Connection, run_id: str | None, chunk: int | None = None) -> Iterator[pd.DataFrame]:
+    """core.fct_dossier_event in frames of at most ``chunk`` rows, each event with
+    ``in_fct``: whether its dossier is in core.fct_dossier (one join in the warehouse, no
+    list of codes in Python; ``chunk`` defaults to :data:`EVENT_CHUNK_ROWS`). ``run_id``: only the events of the facts that run wrote
+    (their dossiers are in the facts by construction); None: every event, so that events
+    of dossiers missing from the facts are found. Unordered on DuckDB (one streamed
+    query); keyset pages over the primary key elsewhere."""
     from warehouse import load, schema
 
-    t = schema.fct_dossier_event
-    ordered = sorted(codes)
-    bounds = ordered[::chunk][1:]
-    lows: list[str | None] = [None, *bounds]
-    highs: list[str | None] = [*bounds, None]
-    for lo, hi in zip(lows, highs, strict=True):
-        q = sa.select(t)
-        if where is not None:
-            if not ordered:
-                yield load.read_frame(conn, q.limit(0))
-                return
-            q = q.where(where, t.c.dossier_code >= ordered[0], t.c.dossier_code <= ordered[-1])
-        if lo is not None:
-            q = q.where(t.c.dossier_code >= lo)
-        if hi is not None:
-            q = q.where(t.c.dossier_code < hi)
-        yield load.read_frame(conn, q)
+    chunk = chunk or EVENT_CHUNK_ROWS
+    e, f = schema.fct_dossier_event, schema.fct_dossier
+    in_fct = f.c.dossier_code.is_not(None).label("in_fct")
+    if run_id is None:
+        q = sa.select(*e.c, in_fct).select_from(e.outerjoin(f, f.c.dossier_code == e.c.dossier_code))
+    else:
+        q = sa.select(*e.c, in_fct).select_from(e.join(f, f.c.dossier_code == e.c.dossier_code)).where(
+            f.c.run_id == run_id)
+    if conn.dialect.name == "duckdb":
+        yield from load.iter_frames_duckdb(conn, q, chunk)
+        return
+    last: tuple | None = None
+    while True:
+        page = q.order_by(e.c.dossier_code, e.c.seq).limit(chunk)
+        if last is not None:
+            page = page.where(sa.tuple_(e.c.dossier_code, e.c.seq) > sa.tuple_(*last))
+        df = load.read_frame(conn, page)
+        if df.empty:
+            return
+        last = (df["dossier_code"].iloc[-1], int(df["seq"].iloc[-1]))
+        yield df
+        if len(df) < chunk:
+            return
 
 
 def merge_outcomes(groups: list[list[Outcome]]) -> list[Outcome]:
@@ -147,22 +157,28 @@ def merge_outcomes(groups: list[list[Outcome]]) -> list[Outcome]:
     return [_merge(v) for v in by_suite.values()]
 
 
-def check_core(conn: sa.Connection, fct: pd.DataFrame, dim_proc: pd.DataFrame, dim_ag: pd.DataFrame,
-               run_time: Any = None, event_chunk: int = EVENT_CHUNK_DOSSIERS, dims: bool = True,
-               event_where: sa.ColumnElement[bool] | None = None) -> list[Outcome]:
-    """Validate the dimensions (unless ``dims`` is false), the dossier facts ``fct`` and
-    their events as the warehouse holds them. ``fct`` is every fact, or a chunk of the
-    facts selected by ``event_where`` (on ``dossier_code``; then only the events of
-    those facts are read, not those of dossiers missing from the fact)."""
+def check_facts(fct: pd.DataFrame, dim_proc: pd.DataFrame, dim_ag: pd.DataFrame, run_time: Any = None,
+                dims: bool = True) -> list[Outcome]:
+    """Validate the dimensions (unless ``dims`` is false) and the dossier facts ``fct``
+    (every fact, or a chunk of them, in any order)."""
     ctx: dict[str, Any] = {"run_time": _day(run_time)}
     outs = [validate(dim_procedure, dim_proc, ctx), validate(dim_agency, dim_ag, ctx)] if dims else []
     outs.append(validate(fct_dossier, fct, {**ctx, "dim_procedure": dim_proc, "dim_agency": dim_ag}))
-    codes = fct["dossier_code"].dropna().astype(str).tolist()
-    code_set = set(codes)
-    events = [validate(fct_dossier_event, chunk, {**ctx, "fct_codes": code_set})
-              for chunk in _event_chunks(conn, codes, event_chunk, event_where)]
-    outs.append(_merge(events))
     return outs
+
+
+def check_events(frames: Iterable[pd.DataFrame], run_time: Any = None) -> Outcome:
+    """Validate core.fct_dossier_event from :func:`event_frames` (one outcome for all)."""
+    ctx: dict[str, Any] = {"run_time": _day(run_time)}
+    outs = [validate(fct_dossier_event, df, ctx) for df in frames]
+    if not outs:
+        outs = [validate(fct_dossier_event, pd.DataFrame({"dossier_code": pd.Series(dtype="string"),
+                                                           "seq": pd.Series(dtype="int64"),
+                                                           "status_code": pd.Series(dtype="int64"),
+                                                           "event_at": pd.Series(dtype="datetime64[us]"),
+                                                           "agency_code": pd.Series(dtype="string"),
+                                                           "in_fct": pd.Series(dtype="boolean")}), ctx)]
+    return _merge(outs)
 
 
 def check_marts(resolution: pd.DataFrame, intake: pd.DataFrame, indicators: pd.DataFrame,

@@ -988,18 +988,17 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
             if validate:
                 core_outs: list = []
                 f = schema.fct_dossier
-                mine = f.c.run_id == run.run_id
-                # the events of this run's facts (when the run wrote every fact, as a first full
-                # run does, a range of codes is enough: no membership test)
-                of_mine = (sa.true() if _count_fct(conn, f.c.run_id != run.run_id) == 0 else
-                           schema.fct_dossier_event.c.dossier_code.in_(sa.select(f.c.dossier_code).where(mine)))
-                for n, fct in enumerate(iter_fct(conn, where=mine, chunk=chunk)):
-                    core_outs.append(gate.check_core(conn, fct, dim_proc, dim_ag, run.started_at, dims=n == 0,
-                                                     event_where=of_mine))
+                # the facts this run wrote, in any order (their grain: grain_problem below)
+                for n, fct in enumerate(iter_fct(conn, where=f.c.run_id == run.run_id, chunk=chunk, ordered=False)):
+                    core_outs.append(gate.check_facts(fct, dim_proc, dim_ag, run.started_at, dims=n == 0))
                 if not core_outs:
-                    core_outs.append(gate.check_core(conn, _typed_fct(load.read_frame(
-                        conn, sa.select(schema.fct_dossier).limit(0))), dim_proc, dim_ag, run.started_at,
-                        event_where=of_mine))
+                    core_outs.append(gate.check_facts(_typed_fct(load.read_frame(
+                        conn, sa.select(schema.fct_dossier).limit(0))), dim_proc, dim_ag, run.started_at))
+                # their events; every event when the run wrote every fact (a first full run),
+                # so that events of dossiers missing from the facts are found
+                wrote_all = _count_fct(conn, f.c.run_id != run.run_id) == 0
+                core_outs.append([gate.check_events(gate.event_frames(conn, None if wrote_all else run.run_id),
+                                                    run.started_at)])
                 outcomes += gate.merge_outcomes(core_outs)
             problem = gate.failures(outcomes) or (grain_problem(conn) if validate else None)
             span = _coverage(conn)

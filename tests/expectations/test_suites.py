@@ -57,6 +57,7 @@ def tables() -> dict[str, pd.DataFrame]:
     staged, history = stg_dossier_snapshot.build(raw)
     winners = pd.DataFrame({"record_id": recs["record_id"], "dossier_code": recs["dossier_code"]})
     events = fct_dossier_event.build(history, winners)
+    events["in_fct"] = events["dossier_code"].isin(fct["dossier_code"])  # the warehouse's join, see gate.event_frames
     counts = mart_dossier_resolution.counts_all_periods(fct, mart_dossier_resolution.KEYS)
     resolution = mart_dossier_resolution.build(fct, dim_proc)
     intake = mart_dossier_intake.build(fct, dim_proc, counts=counts)
@@ -70,8 +71,6 @@ def _context(name: str, t: dict[str, pd.DataFrame]) -> dict:
     ctx: dict = {"run_time": RUN_TIME}
     if name == "fct_dossier":
         ctx.update(dim_procedure=t["dim_procedure"], dim_agency=t["dim_agency"])
-    if name == "fct_dossier_event":
-        ctx["fct_codes"] = set(t["fct_dossier"]["dossier_code"])
     if name == "mart_dossier_intake":
         ctx["resolution"] = t["mart_dossier_resolution"]
     return ctx
@@ -138,8 +137,9 @@ def test_event_faults(tables):
     ev = tables["fct_dossier_event"].copy()
     extra = ev.iloc[[0, 0]].copy()
     extra.iloc[1, extra.columns.get_loc("dossier_code")] = "ORPHAN"
-    out = validate(gate.SUITES["fct_dossier_event"], pd.concat([ev, extra], ignore_index=True),
-                   _context("fct_dossier_event", tables))
+    both = pd.concat([ev, extra], ignore_index=True)
+    both["in_fct"] = both["dossier_code"].isin(tables["fct_dossier"]["dossier_code"])
+    out = validate(gate.SUITES["fct_dossier_event"], both, _context("fct_dossier_event", tables))
     assert not out.success
     assert "dossier not in fct_dossier" in _reasons(out, ("ORPHAN", 1.0))
     assert "expect_compound_columns_to_be_unique" in _reasons(out, (ev.iloc[0]["dossier_code"], 1.0))

@@ -8,8 +8,11 @@ import pytest
 import sqlalchemy as sa
 from flow_cases import read_marts
 from helpers.bundle import dossier, run_pipeline, write_bundle
+from helpers.warehouses import ENGINES, make_warehouse
 
+from expectations import gate
 from flows import stages
+from motcua.settings import Settings
 from warehouse.engine import make_engine
 
 D1 = dossier("D1", 9, "20190308100000", intake="20190304090000", due="20190311170000", resolved="20190308100000",
@@ -50,3 +53,28 @@ def test_the_merge_keeps_the_grain(tmp_path):
             assert conn.execute(sa.text("SELECT count(*) FROM core.fct_dossier")).scalar() == 2
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("kind", ENGINES)
+def test_an_event_of_a_dossier_missing_from_the_facts_stops_publication(kind, tmp_path, monkeypatch):
+    """The full run's event suite reads every event with the warehouse's answer to "is its
+    dossier in the facts?" (a join), so an event without its fact is found; in pages of
+    two events here, so that PostgreSQL's keyset paging over (dossier_code, seq) runs."""
+    monkeypatch.setattr(gate, "EVENT_CHUNK_ROWS", 2)
+    with make_warehouse(kind, tmp_path) as url:
+        _missing_fact_found(url, tmp_path)
+
+
+def _missing_fact_found(url: str, tmp_path) -> None:  # noqa: ANN001 - a pytest path
+    done = run_pipeline(write_bundle(tmp_path / "n1", [D1, D2]), url, tmp_path / "var")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:  # an event whose dossier is not in core.fct_dossier
+            conn.exec_driver_sql("INSERT INTO core.fct_dossier_event SELECT 'GHOST', seq, status_code, event_at,"
+                                 " agency_code, office FROM core.fct_dossier_event WHERE dossier_code = 'D1' AND seq = 1")
+    finally:
+        engine.dispose()
+    settings = Settings.from_env(warehouse_url=url, data_dir=tmp_path / "var")
+    run = stages.new_run(settings, "again", run_id=done["run_id"])  # its run wrote every fact: every event is read
+    with pytest.raises(stages.PipelineError, match="fct_dossier_event.*GHOST"):
+        stages.build_marts(run, settings, validate=True)
