@@ -787,21 +787,17 @@ def _typed_fct(fct: pd.DataFrame) -> pd.DataFrame:
 
 
 def iter_fct(conn: sa.Connection, columns: list[str] | None = None, where: sa.ColumnElement[bool] | None = None,
-             chunk: int = FCT_CHUNK, ordered: bool = True) -> Iterator[pd.DataFrame]:
-    """core.fct_dossier in chunks of at most ``chunk`` rows, memory bounded by a chunk.
-
-    ``ordered``: chunks in dossier-code order, each a contiguous range of codes (what the
-    event checks need). On DuckDB, whose facts carry no key index, one streamed query
-    (sorted once, or not at all when ``ordered`` is false: additive counts need no
-    order); elsewhere keyset pagination over the primary key."""
+             chunk: int = FCT_CHUNK) -> Iterator[pd.DataFrame]:
+    """core.fct_dossier in chunks of at most ``chunk`` rows, memory bounded by a chunk, in
+    no promised order (every reader adds up or checks chunks independently). On DuckDB,
+    whose facts carry no key index, one streamed query without a sort; elsewhere keyset
+    pagination over the primary key."""
     t = schema.fct_dossier
     cols = [t.c[c] for c in (columns or [c.name for c in t.columns])]
     if conn.dialect.name == "duckdb":
         q = sa.select(*cols)
         if where is not None:
             q = q.where(where)
-        if ordered:
-            q = q.order_by(t.c.dossier_code)
         for df in load.iter_frames_duckdb(conn, q, chunk):
             yield _typed_fct(df)
         return
@@ -928,8 +924,7 @@ def _delta_counts(conn: sa.Connection, run: Run, state: tuple[pd.DataFrame, pd.D
         return None
     before = _typed_fct(pd.read_parquet(before_path))
     t = schema.fct_dossier
-    now = pd.concat(list(iter_fct(conn, MART_FCT_COLUMNS, where=t.c.run_id == run.run_id, chunk=chunk,
-                                  ordered=False)) or
+    now = pd.concat(list(iter_fct(conn, MART_FCT_COLUMNS, where=t.c.run_id == run.run_id, chunk=chunk)) or
                     [_typed_fct(pd.DataFrame(columns=MART_FCT_COLUMNS))], ignore_index=True)
     before = before[before["dossier_code"].isin(now["dossier_code"])]
     new_grid = grid[grid["period_start"] > pd.Timestamp(old_last)]
@@ -949,7 +944,7 @@ def _delta_counts(conn: sa.Connection, run: Run, state: tuple[pd.DataFrame, pd.D
         start = dt.datetime.combine(new_grid["period_start"].min().date(), dt.time())
         reach = sa.or_(t.c.ended_at.is_(None), t.c.ended_at >= start)
         fresh_c, fresh_h = [], []
-        for fct in iter_fct(conn, MART_FCT_COLUMNS, where=reach, chunk=chunk, ordered=False):
+        for fct in iter_fct(conn, MART_FCT_COLUMNS, where=reach, chunk=chunk):
             c = mart_dossier_resolution.counts_all_periods(fct, keys, span=span)
             fresh_c.append(c[pd.to_datetime(c["period_start"]) > pd.Timestamp(old_last)])
             fresh_h.append(mart_indicator.processing_days_histogram(fct, new_grid))
@@ -989,7 +984,7 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
                 core_outs: list = []
                 f = schema.fct_dossier
                 # the facts this run wrote, in any order (their grain: grain_problem below)
-                for n, fct in enumerate(iter_fct(conn, where=f.c.run_id == run.run_id, chunk=chunk, ordered=False)):
+                for n, fct in enumerate(iter_fct(conn, where=f.c.run_id == run.run_id, chunk=chunk)):
                     core_outs.append(gate.check_facts(fct, dim_proc, dim_ag, run.started_at, dims=n == 0))
                 if not core_outs:
                     core_outs.append(gate.check_facts(_typed_fct(load.read_frame(
@@ -1015,7 +1010,7 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
                     method = "delta"
                     count_parts, hist_parts = [delta[0]], [delta[1]]
                 else:  # every dossier, every period (the state for the next run's delta)
-                    for fct in iter_fct(conn, MART_FCT_COLUMNS, chunk=chunk, ordered=False):
+                    for fct in iter_fct(conn, MART_FCT_COLUMNS, chunk=chunk):
                         count_parts = [mart_dossier_resolution.add_counts(
                             [*count_parts, mart_dossier_resolution.counts_all_periods(fct, keys, span=span)], keys)]
                         hist_parts = [mart_indicator.add_histograms(

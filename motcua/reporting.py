@@ -93,8 +93,7 @@ def load_core(warehouse_url: str, year: int | None = None, convention: str = "ca
             members = agency_members(core, agency)
             if members is not None:
                 where.append(t.c.agency_code.in_(sorted(members)))
-            parts = list(iter_fct(conn, REPORT_FCT_COLUMNS, where=sa.and_(*where) if where else None,
-                                  ordered=False))
+            parts = list(iter_fct(conn, REPORT_FCT_COLUMNS, where=sa.and_(*where) if where else None))
             core.fct = (pd.concat(parts, ignore_index=True) if parts else
                         load.read_frame(conn, sa.select(*[t.c[c] for c in REPORT_FCT_COLUMNS]).limit(0)))
             if not parts:

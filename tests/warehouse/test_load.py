@@ -240,8 +240,7 @@ def test_upsert_on_a_fact_table_replaces_by_its_grain(warehouse_url):  # noqa: F
     assert [tuple(r) for r in got] == [("H1", 1, 2), ("H1", 2, 9), ("H2", 1, 2), ("H3", 1, 2)]
 def test_duckdb_facts_stream_in_one_pass_of_bounded_chunks(tmp_path):
     """core.fct_dossier read chunk by chunk on DuckDB: every row once, no chunk over the
-    size, the same dtypes as one read, and the connection free for queries in between;
-    ordered, the chunks are consecutive ranges of dossier codes."""
+    size, the same dtypes as one read, and the connection free for queries in between."""
     from flows.stages import iter_fct
 
     engine = make_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
@@ -258,12 +257,10 @@ def test_duckdb_facts_stream_in_one_pass_of_bounded_chunks(tmp_path):
         with engine.connect() as conn:
             whole = load.read_frame(conn, t)
             chunks = []
-            for df in iter_fct(conn, ["dossier_code", "is_received", "rating", "updated_at"], chunk=3,
-                               ordered=False):
+            for df in iter_fct(conn, ["dossier_code", "is_received", "rating", "updated_at"], chunk=3):
                 chunks.append(df)
                 assert conn.exec_driver_sql("SELECT count(*) FROM core.fct_dossier").scalar() == 11
-            mine = list(iter_fct(conn, ["dossier_code"], where=t.c.is_received, chunk=4, ordered=False))
-            sorted_chunks = list(iter_fct(conn, ["dossier_code"], chunk=3))
+            mine = list(iter_fct(conn, ["dossier_code"], where=t.c.is_received, chunk=4))
     finally:
         engine.dispose()
     assert all(0 < len(c) <= 3 for c in chunks) and len(chunks) >= 4
@@ -273,6 +270,3 @@ def test_duckdb_facts_stream_in_one_pass_of_bounded_chunks(tmp_path):
         assert got[c].dtype == whole[c].dtype, c
         assert got[c].tolist() == whole.sort_values("dossier_code")[c].tolist()
     assert sorted(pd.concat(mine)["dossier_code"]) == [f"H{i:02d}" for i in range(0, 11, 2)]
-    # ordered: one sorted stream cut into chunks of at most 3 (DuckDB's batches gathered)
-    assert all(0 < len(c) <= 3 for c in sorted_chunks)
-    assert pd.concat(sorted_chunks)["dossier_code"].tolist() == [f"H{i:02d}" for i in range(11)]
