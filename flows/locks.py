@@ -6,7 +6,9 @@ connection (the *lock session*) for the whole write section of a run. A session 
 under a run (a server restart, an idle timeout, ``pg_terminate_backend``, a pooler) and
 its lock goes with it: another run can then take the lock and write at the same time.
 So every transaction that writes to the warehouse is opened with
-:func:`write_transaction` (instead of ``engine.begin()``), which on PostgreSQL:
+:func:`write_transaction` (instead of ``engine.begin()``), or :func:`write_step` for a
+writer that commits in steps on one connection (the core load: a step a bucket), which
+on PostgreSQL:
 
 1. takes the transaction-level advisory lock ``pg_advisory_xact_lock`` on
    :data:`WRITE_XACT_KEY` (another key than the session lock's, which the lock session
@@ -15,9 +17,10 @@ So every transaction that writes to the warehouse is opened with
 2. when this context holds the session lock (:func:`holding` recorded the lock session:
    its backend pid and start time), checks in ``pg_locks`` that this very session still
    holds it, at the start of the transaction, wherever the writer calls
-   :func:`check_held` (each bucket of the core load) and again just before the commit.
-   When it does not, :class:`WarehouseLockLost` is raised and the transaction is rolled
-   back: nothing of it is written, the run fails, and the next run rebuilds.
+   :func:`check_held`, and again just before the commit. When it does not,
+   :class:`WarehouseLockLost` is raised and the transaction is rolled back: nothing of it
+   is written (a load's earlier steps stay committed), the run fails, and the next run
+   rebuilds.
 
 Hence a transaction commits only if its run's lock session held the lock when the
 transaction began and just before it committed; a session lock, once lost, is never
