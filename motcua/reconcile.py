@@ -501,21 +501,17 @@ def warehouse_table(warehouse_url: str, year: int, table: int, convention: str =
     import sqlalchemy as sa
 
     from motcua import reporting
-    from transforms import rpt_appendix
 
     url = sa.engine.make_url(reveal(warehouse_url))
     if url.get_backend_name() == "duckdb" and url.database not in (None, "", ":memory:") \
             and not Path(url.database).expanduser().exists():
         raise ValueError(f"no warehouse at {redact_url(warehouse_url)} (run `motcua run` first, or pass --no-warehouse)")
     try:
-        core = reporting.scoped(reporting.load_core(warehouse_url, year, convention, agency), agency)
+        tables = reporting.build_report(warehouse_url, year, convention, agency)
     except sa.exc.SQLAlchemyError as exc:
         raise ValueError(f"cannot read the warehouse {redact_url(warehouse_url)}: "
                          f"{scrub(str(exc).splitlines()[0])}") from None
-    start, end = reporting.period_of(year, convention)
-    counts = rpt_appendix.counts_for_period(core.fct, core.dim_procedure, start, end,
-                                            names=reporting.recorded_names(core))
-    return (rpt_appendix.table1(counts) if table == 1 else rpt_appendix.table2(counts)).reset_index(drop=True)
+    return (tables.table1 if table == 1 else tables.table2).reset_index(drop=True)
 
 
 def check(path: Path, year: int | None = None, warehouse_url: str | None = None, table: int | None = None,

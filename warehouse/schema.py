@@ -313,9 +313,22 @@ publication = Table(
     Column("agency_scope", String, nullable=False, comment="agency code, or * for all"),
     Column("published_at", DateTime, nullable=False),
     Column("figures", Text, nullable=False,
-           comment="JSON: per (table, procedure_code, column) the value and the dossier codes behind it"),
+           comment="JSON: per procedure_code|column of tables 1-2, the cell's value (non-zero cells)"),
     schema="audit",
     comment="One row per publication of an annual report: what period, when, the figures.",
+)
+
+publication_dossier = Table(
+    "publication_dossier",
+    metadata,
+    Column("publication_id", String, primary_key=True),
+    Column("dossier_code", String, primary_key=True, comment="Mã hồ sơ"),
+    Column("procedure_code", String, nullable=False, comment="the table row the dossier counts in"),
+    Column("cells", Integer, nullable=False,
+           comment="bit i set: the dossier counts in column i of motcua.publication.FIGURE_COLUMNS"),
+    schema="audit",
+    comment="One row per (publication_id, dossier_code): the cells of tables 1-2 a published dossier counts in; "
+            "kept for the latest publication of each report only (the next one is compared with it).",
 )
 
 MART_TABLES = (dossier_resolution, dossier_intake, indicator)
@@ -330,10 +343,10 @@ DIMENSION_TABLES = (dim_agency, dim_procedure, dim_field, dim_channel, dim_statu
 FACT_TABLES = (fct_dossier, fct_dossier_event)
 """Dossier-level facts (pseudonymous keys to people): never readable by BI."""
 
-UNKEYED_ON_DUCKDB = frozenset(t.fullname for t in FACT_TABLES)
+UNKEYED_ON_DUCKDB = frozenset(t.fullname for t in (*FACT_TABLES, publication_dossier))
 """Tables whose primary key exists on PostgreSQL only: on DuckDB the key's index would
-be held in memory through a load (migration 0004). The key above still names the grain,
+be held in memory through a load (migrations 0004, 0005). The key above still names the grain,
 which the merge keeps and the core suites check."""
 
-AUDIT_TABLES = (quarantine, run, source_state, publication)
+AUDIT_TABLES = (quarantine, run, source_state, publication, publication_dossier)
 """Audit: the quarantine keeps raw records (personal data in clear); never readable by BI."""

@@ -29,7 +29,9 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
     CSV and Parquet of each table, a self-contained HTML report with charts, and a drafted
     paragraph for section II.2."""
     from motcua import reporting
+    from motcua.explain import ExplanationWriter
     from motcua.plans import PlanRegisterError, read_plan_register
+    from motcua.publication import PublicationRecorder, restatement_text
     from motcua.report import ReportDataError, write_report
     from motcua.report.exports import csv_safe
     from motcua.settings import Settings
@@ -37,13 +39,15 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
     settings = Settings.from_env(warehouse_url=warehouse)
     try:
         plans = read_plan_register(plans_file) if plans_file else None
-        core = reporting.load_core(settings.warehouse_url, year, convention, agency)
-        tables = reporting.build_report(settings.warehouse_url, year, convention, agency, plans, core=core)
         target = Path(out_dir) if out_dir else Path(settings.data_dir) / "reports" / str(year)
-        tables.explain_links = reporting.write_explanations(core, year, convention, agency, target)
-        paths = write_report(tables, target)
-        changes, since = reporting.publish_figures(settings.warehouse_url, year, convention, agency, core=core)
-        restated = reporting.restatement_text(changes, since)
+        explanations = ExplanationWriter(target)
+        with PublicationRecorder() as recorder:
+            tables = reporting.build_report(settings.warehouse_url, year, convention, agency, plans,
+                                            sinks=(explanations, recorder))
+            tables.explain_links = explanations.links
+            paths = write_report(tables, target)
+            changes, since = recorder.publish(settings.warehouse_url, year, convention, agency)
+        restated = restatement_text(changes, since)
         (target / "thay-doi-so-lieu.txt").write_text(restated + "\n", encoding="utf-8")
         if scoring_file:
             from motcua.scoring import load_rules, score
@@ -81,13 +85,13 @@ def explain(year: int, column: str, procedure: str | None, agency: str | None, c
             warehouse: str | None, as_csv: bool) -> None:
     """List the dossiers behind one number of tables 1–2: pseudonymised applicant,
     milestones, due, and why each falls in that cell."""
-    from motcua import reporting
+    from motcua.explain import explain as explain_cell
     from motcua.report.exports import csv_safe
     from motcua.settings import Settings
 
     settings = Settings.from_env(warehouse_url=warehouse)
     try:
-        rows = reporting.explain(settings.warehouse_url, year, column, procedure, convention, agency)
+        rows = explain_cell(settings.warehouse_url, year, column, procedure, convention, agency)
     except ValueError as exc:
         click.secho(f"motcua explain failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)

@@ -13,6 +13,8 @@ import pytest
 from helpers.bundle import read_table, run_pipeline
 
 from motcua import reporting
+from motcua.explain import explain
+from motcua.publication import PublicationRecorder
 from motcua.sample import write_sample
 
 # Seed table 1 (rows 1–15): (name, level, address, online, not online)
@@ -56,9 +58,8 @@ def sample_run(tmp_path_factory):
     summary = write_sample(tmp / "bundle")
     url = f"duckdb:///{tmp / 'wh.duckdb'}"
     result = run_pipeline(tmp / "bundle", url, tmp / "var")
-    core = reporting.load_core(url)
-    tables = reporting.build_report(url, 2019, core=core)
-    return {"url": url, "result": result, "summary": summary, "tables": tables, "core": core, "tmp": tmp}
+    tables = reporting.build_report(url, 2019)
+    return {"url": url, "result": result, "summary": summary, "tables": tables, "tmp": tmp}
 
 
 def test_table1_rows_equal_the_seed(sample_run):
@@ -134,18 +135,18 @@ COLUMNS = ["received_total", "carried_over", "received_new", "resolved_total", "
 
 
 def test_explain_returns_exactly_the_dossiers_of_every_cell(sample_run):
-    tables, core, url = sample_run["tables"], sample_run["core"], sample_run["url"]
+    tables, url = sample_run["tables"], sample_run["url"]
     for r in tables.table2.itertuples():
         for col in COLUMNS:
-            rows = reporting.explain(url, 2019, col, r.procedure_code, core=core)
+            rows = explain(url, 2019, col, r.procedure_code)
             assert len(rows) == getattr(r, col), (r.procedure_code, col)
             assert rows["dossier_code"].is_unique
     for col in ("received_online", "received_offline"):
-        assert len(reporting.explain(url, 2019, col, None, core=core)) == int(tables.table1[col].sum())
+        assert len(explain(url, 2019, col, None)) == int(tables.table1[col].sum())
 
 
 def test_2020_has_late_open_and_withdrawn_dossiers(sample_run):
-    t = reporting.build_report(sample_run["url"], 2020, core=sample_run["core"]).table2
+    t = reporting.build_report(sample_run["url"], 2020).table2
     assert t["resolved_late"].sum() > 0 and t["pending_overdue"].sum() > 0 and t["withdrawn"].sum() > 0
     assert (t["received_total"] == t["resolved_total"] + t["pending_total"] + t["withdrawn"]).all()
 
@@ -167,31 +168,51 @@ def _report_frames(tables) -> dict[str, pd.DataFrame]:
     return {k: v for k, v in vars(tables).items() if isinstance(v, pd.DataFrame)}
 
 
-def test_a_period_core_gives_the_same_report_as_every_fact(sample_run):
-    """``load_core`` for a year reads only the facts that reach its period (and the
-    scope's agencies): every table, explanation and published figure equals the one
-    computed from every fact, for every year of the sample, both conventions, whole
-    and agency scopes; and it does read fewer facts."""
-    url, whole = sample_run["url"], sample_run["core"]
-    years = sorted(whole.fct.loc[whole.fct["is_received"].astype(bool), "intake_at"].dt.year.unique())
-    agencies = sorted(whole.fct["agency_code"].dropna().unique())
-    assert len(years) >= 2 and agencies
+def _report_and_publication(url: str, year: int, convention: str, agency: str | None, **kw) -> tuple:
+    """A report's tables and what its publication records: the cell values and every
+    dossier's cells."""
+    with PublicationRecorder() as recorder:
+        tables = reporting.build_report(url, year, convention, agency, sinks=(recorder,), **kw)
+        return tables, recorder.values, sorted(tuple(r.values()) for r in recorder.spooled().to_pylist())
+
+
+def test_the_period_filter_and_the_batches_change_nothing(sample_run):
+    """The report reads only the facts that reach its period (and the scope's agencies),
+    in batches of whole procedures: every table, explanation and published figure equals
+    the one computed from every fact in one batch, for every year of the sample, both
+    conventions, whole and agency scopes, in batches of several procedures, and once with
+    every procedure a batch of its own (``batch_rows=1``); and the filter does read fewer
+    facts."""
+    url = sample_run["url"]
+    with reporting.FactScan(url, 2019, every_fact=True) as scan:
+        facts = pd.concat(list(scan.batches()), ignore_index=True)
+    years = sorted(facts.loc[facts["is_received"].astype(bool), "intake_at"].dt.year.unique())
+    agencies = sorted(facts["agency_code"].dropna().unique())
+    assert len(years) >= 2 and agencies and facts["procedure_code"].nunique() > 2
+    for batch_rows in (1, 40):  # a procedure is never split between batches (its explain files are whole)
+        with reporting.FactScan(url, 2019, every_fact=True, batch_rows=batch_rows) as scan:
+            seen = [set(b["procedure_code"]) for b in scan.batches()]
+        assert len(seen) > 1 and sum(map(len, seen)) == len(set().union(*seen)) == facts["procedure_code"].nunique()
+        if batch_rows == 1:
+            assert len(seen) == facts["procedure_code"].nunique()
     fewer = False
     for year in years:
         for convention in ("calendar", "decree09"):
+            with reporting.FactScan(url, int(year), convention) as scan:
+                fewer |= sum(len(b) for b in scan.batches()) < len(facts)
             for agency in (None, agencies[0]):
-                part = reporting.load_core(url, int(year), convention, agency)
-                fewer |= len(part.fct) < len(whole.fct)
-                got = reporting.build_report(url, int(year), convention, agency, core=part)
-                want = reporting.build_report(url, int(year), convention, agency, core=whole)
+                want, *want_published = _report_and_publication(url, int(year), convention, agency, every_fact=True,
+                                                                batch_rows=len(facts))
+                small = 1 if (year, convention, agency) == (years[-1], "decree09", None) else 40
+                got, *published = _report_and_publication(url, int(year), convention, agency, batch_rows=small)
                 for name, frame in _report_frames(want).items():
                     pd.testing.assert_frame_equal(_report_frames(got)[name].reset_index(drop=True),
-                                                  frame.reset_index(drop=True), obj=f"{year} {convention} {name}")
-                assert reporting.figures(part, int(year), convention, agency) == \
-                    reporting.figures(whole, int(year), convention, agency)
+                                                  frame.reset_index(drop=True),
+                                                  obj=f"{year} {convention} {agency} {small} {name}")
+                assert published == want_published
                 for column in ("carried_over", "pending_overdue", "resolved_late"):
                     pd.testing.assert_frame_equal(
-                        reporting.explain(url, int(year), column, None, convention, agency, core=part),
-                        reporting.explain(url, int(year), column, None, convention, agency, core=whole))
+                        explain(url, int(year), column, None, convention, agency),
+                        explain(url, int(year), column, None, convention, agency, every_fact=True))
     assert fewer
     assert reporting.latest_year(url) == max(years)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from helpers.bundle import dossier, procedure, run_pipeline, write_bundle
 
 from motcua.cli import main
-from motcua.reporting import explain_file_name
+from motcua.explain import explain_file_name
 
 HOSTILE = {
     "traversal": "../../x",

@@ -5,6 +5,7 @@ warehouse.schema (one schema, no drift) and carries the Vietnamese comments."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 import threading
@@ -57,7 +58,7 @@ def test_upgrade_from_empty_creates_every_table_and_view(warehouse_url):  # noqa
     try:
         assert wh.current_revision(engine) is None
         wh.create_schema(engine)
-        assert wh.current_revision(engine) == wh.head_revision() == "0004"
+        assert wh.current_revision(engine) == wh.head_revision() == "0005"
         wh.create_schema(engine)  # idempotent
         with engine.connect() as conn:
             rels = _relations(conn)
@@ -332,5 +333,38 @@ def test_fact_tables_hold_no_in_memory_key_on_duckdb(warehouse_url):  # noqa: F8
         with engine.connect() as conn:
             assert _primary_keys(conn, "fct_dossier") == ["dossier_code"]
         _check_fact_rows(engine)
+    finally:
+        engine.dispose()
+
+
+OLD_FIGURES = {  # revision 0003's figures: each cell's value and its dossiers
+    "1.000001|received_total": {"value": 2, "dossiers": ["H1", "H2"]},
+    "1.000001|pending_overdue": {"value": 1, "dossiers": ["H2"]},
+    "1.000001|resolved_late": {"value": 1, "dossiers": ["H1"]},
+    "2.000002|withdrawn": {"value": 1, "dossiers": ["H3"]},
+}
+
+
+def test_publications_move_their_dossiers_to_rows_and_back(warehouse_url):  # noqa: F811
+    """0005 rewrites each publication's figures to values only and its dossiers to one
+    row each, cells as bits of FIGURE_COLUMNS (received_total 0, resolved_late 5,
+    pending_overdue 8, withdrawn 9); the downgrade gives the old figures back."""
+    engine = wh.make_engine(warehouse_url)
+    try:
+        wh.upgrade(engine, "0004")
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO audit.publication VALUES ('p1', 2019, 'calendar', '*', "
+                                 "'2020-01-05 10:00:00', :f)"), {"f": json.dumps(OLD_FIGURES)})
+        wh.upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.publication_dossier).order_by(
+                schema.publication_dossier.c.dossier_code)).all()
+            figures = json.loads(conn.execute(sa.select(schema.publication.c.figures)).scalar())
+        assert [tuple(r) for r in rows] == [("p1", "H1", "1.000001", 1 + 32), ("p1", "H2", "1.000001", 1 + 256),
+                                            ("p1", "H3", "2.000002", 512)]
+        assert figures == {k: v["value"] for k, v in OLD_FIGURES.items()}
+        wh.downgrade(engine, "0004")
+        with engine.connect() as conn:
+            assert json.loads(conn.execute(sa.text("SELECT figures FROM audit.publication")).scalar()) == OLD_FIGURES
     finally:
         engine.dispose()
