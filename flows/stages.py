@@ -64,7 +64,7 @@ from transforms import (
 )
 from transforms.workdays import calendars_from_overrides
 from warehouse import load, schema
-from warehouse.engine import create_schema, make_engine
+from warehouse.engine import create_schema, duckdb_buffer_share, make_engine
 from warehouse.engine import private_dir as _private_dir
 
 log = logging.getLogger("motcua")
@@ -978,7 +978,7 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
     engine = make_engine(settings.warehouse_url)
     keys = mart_dossier_resolution.KEYS
     try:
-        with engine.connect() as conn:
+        with engine.connect() as conn, duckdb_buffer_share(conn):
             dim_proc, dim_ag = read_dims(conn)
             if validate:
                 core_outs: list = []

@@ -9,10 +9,13 @@ import re
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from motcua import reporting
-from motcua.report.exports import csv_safe
+from motcua.report.exports import csv_safe_arrow, write_csv_arrow
 
 WHY = {
     "received_new": "received in the period",
@@ -36,14 +39,18 @@ SLUG_CHARS = 48
 """Longest readable part of a file name made from source data (the hash comes after it)."""
 
 
-def explained(per: pd.DataFrame, fct: pd.DataFrame, col: str) -> pd.DataFrame:
-    """The dossiers of ``per`` (:func:`motcua.reporting.classify` of ``fct``) counted in
-    ``col``: one row each, ordered by procedure, intake and code."""
-    hit = per[per[col] > 0]
-    detail = fct.set_index("dossier_code").loc[hit["dossier_code"]]
+SHOWN = ["dossier_code", "procedure_code", "agency_code", "applicant", "channel", "intake_at", "due_date",
+         "resolved_at", "withdrawn_at"]
+"""What an explanation shows of a dossier (then ``why``)."""
+
+
+def _details(per: pd.DataFrame, fct: pd.DataFrame) -> pd.DataFrame:
+    """Every dossier of ``per`` with :data:`SHOWN` (the applicant's pseudonym cut to 12
+    characters) and ``per``'s measures, ordered by procedure, intake and code."""
+    detail = fct.set_index("dossier_code").loc[per["dossier_code"]]
     out = pd.DataFrame({
-        "dossier_code": hit["dossier_code"].to_numpy(),
-        "procedure_code": hit["procedure_code"].to_numpy(),
+        "dossier_code": per["dossier_code"].to_numpy(),
+        "procedure_code": per["procedure_code"].to_numpy(),
         "agency_code": detail["agency_code"].to_numpy(),
         "applicant": detail["applicant_pseudonym"].astype("string").str.slice(0, 12).to_numpy(),
         "channel": detail["channel_code"].to_numpy(),
@@ -51,9 +58,28 @@ def explained(per: pd.DataFrame, fct: pd.DataFrame, col: str) -> pd.DataFrame:
         "due_date": detail["due_date"].to_numpy(),
         "resolved_at": detail["resolved_at"].to_numpy(),
         "withdrawn_at": detail["withdrawn_at"].to_numpy(),
-        "why": WHY[col],
+        **{col: per[col].to_numpy() for col in WHY},
     })
     return out.sort_values(["procedure_code", "intake_at", "dossier_code"]).reset_index(drop=True)
+
+
+def explained(per: pd.DataFrame, fct: pd.DataFrame, col: str) -> pd.DataFrame:
+    """The dossiers of ``per`` (:func:`motcua.reporting.classify` of ``fct``) counted in
+    ``col``: one row each, ordered by procedure, intake and code."""
+    return _details(per[per[col] > 0], fct)[SHOWN].assign(why=WHY[col])
+
+
+def _as_text(details: pd.DataFrame) -> pa.Table:
+    """:data:`SHOWN` of ``details`` as the Arrow table a CSV is written from: times as
+    ``yyyy-mm-dd hh:mm:ss``, the due day as a date, text cells CSV-safe."""
+    table = pa.Table.from_pandas(details[SHOWN], preserve_index=False)
+    for name in ("intake_at", "resolved_at", "withdrawn_at"):
+        seconds = pc.cast(table.column(name), pa.timestamp("s"), safe=False)
+        table = table.set_column(table.schema.get_field_index(name), name,
+                                 pc.strftime(seconds, "%Y-%m-%d %H:%M:%S"))
+    table = table.set_column(table.schema.get_field_index("due_date"), "due_date",
+                             pc.cast(table.column("due_date"), pa.date32()))
+    return csv_safe_arrow(table)
 
 
 def safe_file_part(text: str, limit: int = SLUG_CHARS) -> str:
@@ -99,13 +125,22 @@ class ExplanationWriter:
         self.links: dict[tuple[str, str, str], str] = {}
 
     def __call__(self, fct: pd.DataFrame, per: pd.DataFrame) -> None:
+        details = _details(per, fct)
+        table = _as_text(details)
+        codes = details["procedure_code"].to_numpy()
         for col in self.columns:
-            rows = explained(per, fct, col)
-            for code, part in rows.groupby("procedure_code", sort=False):
-                name = explain_file_name(str(code), col)
-                csv_safe(part).to_csv(inside(self.folder, name), index=False, encoding="utf-8-sig")
-                table = "table1" if col in ("received_online", "received_offline") else "table2"
-                self.links[(table, str(code), col)] = f"explain/{name}"
+            hit = details[col].to_numpy() > 0
+            if not hit.any():
+                continue
+            rows = table.filter(pa.array(hit))
+            rows = rows.append_column("why", pa.repeat(pa.scalar(WHY[col]), rows.num_rows))
+            of = codes[hit]  # sorted by procedure: one run of rows each
+            starts = np.flatnonzero(np.r_[True, of[1:] != of[:-1]])
+            for start, stop in zip(starts, np.r_[starts[1:], len(of)], strict=True):
+                name = explain_file_name(str(of[start]), col)
+                write_csv_arrow(rows.slice(start, stop - start), inside(self.folder, name))
+                table_name = "table1" if col in ("received_online", "received_offline") else "table2"
+                self.links[(table_name, str(of[start]), col)] = f"explain/{name}"
 
 
 def column_of(column: str) -> str:

@@ -11,6 +11,7 @@ publication record) see each batch through ``sinks``."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from transforms.mart_indicator import (
     rollup_map,
 )
 from transforms.mart_indicator import build as build_indicators
-from warehouse.engine import make_engine
+from warehouse.engine import duckdb_buffer_share, make_engine
 
 if TYPE_CHECKING:
     from motcua.report import ReportTables
@@ -118,8 +119,10 @@ class FactScan:
 
         t = schema.fct_dossier
         self._engine = make_engine(self.url)
+        self._stack = contextlib.ExitStack()
         try:
-            self._conn = self._engine.connect()
+            self._conn = self._stack.enter_context(self._engine.connect())
+            self._stack.enter_context(duckdb_buffer_share(self._conn))
             dim_proc, dim_ag = read_dims(self._conn)
             codes = [str(c) for (c,) in self._conn.execute(sa.select(t.c.agency_code).distinct())]
             names = load.read_frame(self._conn, sa.select(
@@ -136,10 +139,10 @@ class FactScan:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        conn = getattr(self, "_conn", None)
-        if conn is not None:
-            conn.close()
-        self._engine.dispose()
+        try:
+            self._stack.close()
+        finally:
+            self._engine.dispose()
 
     def _where(self) -> sa.ColumnElement[bool]:
         from warehouse import schema

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -109,6 +112,47 @@ def _owner_only_files(db: Path, created: list[bool]) -> None:
         return
 
 
+def _duckdb_config() -> dict[str, str]:
+    return {k: v for k, v in (("memory_limit", os.environ.get("MOTCUA_DUCKDB_MEMORY_LIMIT")),
+                              ("threads", os.environ.get("MOTCUA_DUCKDB_THREADS"))) if v}
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def _bytes(setting: str) -> int | None:
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([a-zA-Z]*)\s*", setting)
+    unit = _UNITS.get(m.group(2).lower()) if m else None
+    return int(float(m.group(1)) * unit) if m and unit else None
+
+
+@contextmanager
+def duckdb_buffer_share(conn: sa.Connection, fraction: float = 0.5) -> Iterator[None]:
+    """While a reader holds large frames in Python (the marts' chunks and their suites,
+    the report's batches), DuckDB gets ``fraction`` of its memory limit: its buffer pool
+    keeps the blocks a scan read until it reaches the limit, so a scan of a table larger
+    than the limit holds the whole limit, and the process would need the limit *plus*
+    the frames. The limit is put back on exit (the configured one, or DuckDB's default).
+    Nothing on other engines."""
+    if conn.dialect.name != "duckdb":
+        yield
+        return
+    limit = _bytes(str(conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()))
+    if not limit:
+        yield
+        return
+    conn.exec_driver_sql(f"SET memory_limit = '{max(int(limit * fraction), 64 * 2**20)}B'")
+    try:
+        yield
+    finally:
+        configured = _duckdb_config().get("memory_limit")
+        if configured:
+            conn.exec_driver_sql(f"SET memory_limit = '{configured.replace(chr(39), '')}'")
+        else:
+            conn.exec_driver_sql("RESET memory_limit")
+
+
 def make_engine(url: str = DEFAULT_URL) -> Engine:
     """An engine for ``url``. A DuckDB warehouse's folder is created owner-only (0700) when
     missing, and a file this engine creates is owner-only (0600), its WAL too: it holds
@@ -126,8 +170,7 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
                          "(e.g. duckdb:///var/warehouse.duckdb)") from None
     if parsed.get_backend_name() == "duckdb":
         db = parsed.database
-        config = {k: v for k, v in (("memory_limit", os.environ.get("MOTCUA_DUCKDB_MEMORY_LIMIT")),
-                                    ("threads", os.environ.get("MOTCUA_DUCKDB_THREADS"))) if v}
+        config = _duckdb_config()
         engine = sa.create_engine(parsed, poolclass=NullPool, connect_args={"config": config} if config else {})
         if db and db != ":memory:" and not db.startswith(("md:", "motherduck:")):
             path = Path(db).expanduser()

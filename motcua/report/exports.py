@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from motcua.report.model import (
@@ -49,6 +51,32 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):
             out[c] = out[c].map(csv_safe_cell, na_action="ignore")
     return out
+
+
+_FORMULA_LEAD_RE = r"^[=+\-@\t\r]"  # FORMULA_LEADS as a regular expression
+_BOM = "\ufeff".encode()
+
+
+def csv_safe_arrow(table: pa.Table) -> pa.Table:
+    """:func:`csv_safe` for an Arrow table, column at a time (no Python per cell): text
+    cells that begin with a :data:`FORMULA_LEADS` character get a leading ``'``."""
+    for i, f in enumerate(table.schema):
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            col = table.column(i)
+            lead = pc.match_substring_regex(col, _FORMULA_LEAD_RE)
+            table = table.set_column(i, f, pc.if_else(
+                lead, pc.binary_join_element_wise(pa.scalar("'", f.type), col, pa.scalar("", f.type)), col))
+    return table
+
+
+def write_csv_arrow(table: pa.Table, path: Path) -> None:
+    """``table`` (already :func:`csv_safe_arrow`) as CSV the way every CSV of the
+    package is written: UTF-8 with a BOM (Excel reads it as UTF-8), a header, fields
+    quoted only when needed, missing values empty. Timestamps should be text already
+    (``yyyy-mm-dd hh:mm:ss``), dates are written ``yyyy-mm-dd``."""
+    with open(path, "wb") as f:
+        f.write(_BOM)
+        pacsv.write_csv(table, f, write_options=pacsv.WriteOptions(quoting_style="needed"))
 
 
 def arrow_schema(name: str) -> pa.Schema:
