@@ -13,10 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 from helpers.bundle import agency, dossier, procedure, write_bundle
 
-from motcua.report.exports import csv_safe_cell
+from motcua.report.exports import csv_safe_arrow, csv_safe_cell, write_csv_arrow
 
 PROC_1 = '[/bold]=HYPERLINK("http://x")'  # rich markup first (a closing tag: rich raises on it)
 PROC_2 = '=HYPERLINK("http://x","[red]bấm[/red]")'  # a formula first
@@ -63,6 +64,25 @@ def _check_csv(cells: list[str], where: str) -> None:
 ])
 def test_csv_safe_cell(value, want):
     assert csv_safe_cell(value) == want
+
+
+def test_csv_safe_arrow_agrees_with_the_cell_rule(tmp_path):
+    """The explain files' writer (Arrow kernels) makes the same cells safe as the cell
+    rule, on both Arrow string types; numbers and missing values untouched; and the file
+    it writes reads back as those cells."""
+    texts = ["=1+1", "+1", "-1", "@A1", "\tx", "\rx", "Thủ tục", "", None, "a=b", "'=x", " =x"]
+    for kind in (pa.string(), pa.large_string()):
+        table = pa.table({"t": pa.array(texts, kind), "n": pa.array([-1] * len(texts), pa.int64())})
+        safe = csv_safe_arrow(table)
+        assert safe.column("t").to_pylist() == [csv_safe_cell(v) for v in texts]
+        assert safe.column("n").to_pylist() == [-1] * len(texts)
+        path = tmp_path / f"{kind}.csv"
+        write_csv_arrow(safe, path)
+        assert path.read_bytes().startswith("\ufeff".encode())
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.reader(fh))
+        assert rows[0] == ["t", "n"]
+        assert [r[0] for r in rows[1:]] == ["" if v is None else csv_safe_cell(v) for v in texts]
 
 
 def test_hostile_names_reach_terminal_and_csv_as_text(tmp_path):
