@@ -25,10 +25,12 @@ sample: $(STAMP)
 	$(BIN)/motcua sample --out var/sample
 
 run: $(STAMP)
+	@mkdir -p $(PREFECT_HOME)
 	$(BIN)/motcua sample --out var/sample
 	$(BIN)/motcua run --source var/sample --warehouse duckdb:///var/warehouse.duckdb --year 2019
 
 test: $(STAMP)
+	@mkdir -p $(PREFECT_HOME)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 prefect-setup: $(STAMP)
