@@ -14,6 +14,7 @@ Parquet keeps the values as they are.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -53,7 +54,7 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-_FORMULA_LEAD_RE = r"^[=+\-@\t\r]"  # FORMULA_LEADS as a regular expression
+_FORMULA_LEAD_RE = "^[" + "".join(re.escape(c) for c in FORMULA_LEADS) + "]"
 _BOM = "\ufeff".encode()
 
 
@@ -71,8 +72,9 @@ def csv_safe_arrow(table: pa.Table) -> pa.Table:
 
 def write_csv_arrow(table: pa.Table, path: Path) -> None:
     """``table`` (already :func:`csv_safe_arrow`) as CSV the way every CSV of the
-    package is written: UTF-8 with a BOM (Excel reads it as UTF-8), a header, fields
-    quoted only when needed, missing values empty. Timestamps should be text already
+    package is written: UTF-8 with a BOM (Excel reads it as UTF-8), a header, missing
+    values empty; Arrow quotes every text field and the header (pandas quotes only the
+    fields that need it: the cells read back the same). Timestamps should be text already
     (``yyyy-mm-dd hh:mm:ss``), dates are written ``yyyy-mm-dd``."""
     with open(path, "wb") as f:
         f.write(_BOM)
