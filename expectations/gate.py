@@ -70,25 +70,33 @@ def save_result(results_dir: Path | None, outcome: Outcome, overwrite: bool = Tr
     path.write_text(json.dumps(result_for_docs(outcome.result), ensure_ascii=False), encoding="utf-8")
 
 
+def _kept(results_dir: Path | None, suite: ModuleType) -> bool:
+    """Whether this run already keeps a whole-batch result of ``suite`` for its data
+    docs: later batches are screened (see :mod:`expectations.screen`), the first is not."""
+    return results_dir is not None and (results_dir / f"{suite.SUITE_NAME}.json").exists()
+
+
 def check_batch(raw: pa.Table, records: pd.DataFrame, run_time: Any = None,
                 results_dir: Path | None = None) -> tuple[pd.DataFrame, int, list[str]]:
     """Validate one raw batch and its records (same order, one record per raw row).
 
-    Returns the records with ``quarantine_reason`` set where a critical expectation
+    The run's first batch goes to GX whole (its results are the data docs'); later
+    ones are screened: GX sees the rows :mod:`expectations.screen` flags and an audit
+    sample. Returns the records with ``quarantine_reason`` set where a critical expectation
     failed (records already quarantined by the domain rules keep their reason), the
     number of loaded records flagged with warnings, and table-level errors (a suite
     that could not run: the caller stops)."""
     ctx = {"run_time": _day(run_time)}
     records = records.copy()
     reason = records["quarantine_reason"].astype(object)
-    raw_out = validate(raw_snapshot, raw, ctx)
+    raw_out = validate(raw_snapshot, raw, ctx, screen=_kept(results_dir, raw_snapshot))
     save_result(results_dir, raw_out, overwrite=False)
     for (row,), reasons in raw_out.errors.items():
         if pd.isna(reason.iloc[row]):
             reason.iloc[row] = "expectation: " + "; ".join(reasons)
     records["quarantine_reason"] = pd.array(reason, dtype="string")
     ok = records["quarantine_reason"].isna()
-    rec_out = validate(int_dossier_record, records[ok], ctx)
+    rec_out = validate(int_dossier_record, records[ok], ctx, screen=_kept(results_dir, int_dossier_record))
     save_result(results_dir, rec_out, overwrite=False)
     if rec_out.errors:
         ids = pd.Series({rid: "expectation: " + "; ".join(rs) for (rid,), rs in rec_out.errors.items()})
@@ -104,7 +112,8 @@ def check_batch(raw: pa.Table, records: pd.DataFrame, run_time: Any = None,
 def _merge(outcomes: list[Outcome]) -> Outcome:
     first = outcomes[0]
     out = Outcome(suite=first.suite, success=all(o.success for o in outcomes),
-                  rows=sum(o.rows for o in outcomes), result=first.result)
+                  rows=sum(o.rows for o in outcomes), checked=sum(o.checked for o in outcomes),
+                  result=first.result)
     for o in outcomes:
         out.errors.update(o.errors)
         out.warnings.update(o.warnings)
@@ -159,19 +168,22 @@ def merge_outcomes(groups: list[list[Outcome]]) -> list[Outcome]:
 
 
 def check_facts(fct: pd.DataFrame, dim_proc: pd.DataFrame, dim_ag: pd.DataFrame, run_time: Any = None,
-                dims: bool = True) -> list[Outcome]:
+                dims: bool = True, screen: bool = False) -> list[Outcome]:
     """Validate the dimensions (unless ``dims`` is false) and the dossier facts ``fct``
-    (every fact, or a chunk of them, in any order)."""
+    (every fact, or a chunk of them, in any order; with ``screen``, GX sees the facts
+    :mod:`expectations.screen` flags and an audit sample)."""
     ctx: dict[str, Any] = {"run_time": _day(run_time)}
     outs = [validate(dim_procedure, dim_proc, ctx), validate(dim_agency, dim_ag, ctx)] if dims else []
-    outs.append(validate(fct_dossier, fct, {**ctx, "dim_procedure": dim_proc, "dim_agency": dim_ag}))
+    outs.append(validate(fct_dossier, fct, {**ctx, "dim_procedure": dim_proc, "dim_agency": dim_ag},
+                         screen=screen))
     return outs
 
 
 def check_events(frames: Iterable[pd.DataFrame], run_time: Any = None) -> Outcome:
-    """Validate core.fct_dossier_event from :func:`event_frames` (one outcome for all)."""
+    """Validate core.fct_dossier_event from :func:`event_frames` (one outcome for all;
+    GX sees the first frame whole and the screened rows of the others)."""
     ctx: dict[str, Any] = {"run_time": _day(run_time)}
-    outs = [validate(fct_dossier_event, df, ctx) for df in frames]
+    outs = [validate(fct_dossier_event, df, ctx, screen=n > 0) for n, df in enumerate(frames)]
     # no event at all passes, as an empty frame does in validate
     return _merge(outs) if outs else Outcome(suite=fct_dossier_event.SUITE_NAME, success=True, rows=0)
 

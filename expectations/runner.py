@@ -85,6 +85,8 @@ class Outcome:
     suite: str
     success: bool
     rows: int
+    # rows great_expectations validated: ``rows``, or fewer on a screened batch
+    checked: int = 0
     # row id (tuple of ID_COLUMNS values) -> reasons
     errors: dict[tuple, list[str]] = field(default_factory=dict)
     warnings: dict[tuple, list[str]] = field(default_factory=dict)
@@ -95,7 +97,8 @@ class Outcome:
 
     def summary(self) -> str:
         """One line: passed/FAILED and how many rows broke which severity."""
-        return (f"{self.suite}: {'passed' if self.success else 'FAILED'} on {self.rows} rows "
+        screened = f", {self.checked} of them checked by great_expectations" if 0 < self.checked < self.rows else ""
+        return (f"{self.suite}: {'passed' if self.success else 'FAILED'} on {self.rows} rows{screened} "
                 f"({len(self.errors)} rows with errors, {len(self.warnings)} with warnings, "
                 f"{len(self.table_errors)} table-level errors)")
 
@@ -228,12 +231,18 @@ def _definition(ctx: Any, name: str, exps: list) -> Any:
 
 
 def validate(suite_module: ModuleType, df: pd.DataFrame,
-             context: Mapping[str, Any] | None = None) -> Outcome:
+             context: Mapping[str, Any] | None = None, screen: bool = False) -> Outcome:
     """Validate ``df`` (after the suite's ``prepare``) and collect failures per row.
 
     ``context`` is passed to the suite's ``prepare`` and ``expectations`` (reference
     frames for relationship checks, ``run_time``). An empty frame passes without calling GX.
-    """
+
+    With ``screen``, GX sees only the rows :func:`expectations.screen.rows_to_check`
+    says could fail, plus an audit sample of the others (its cost is per row); without
+    it GX sees every row. Either way, a row GX fails that the screen passed is a
+    table-level error: the screen is held to GX on every batch."""
+    from expectations import screen as screening
+
     ctx_kw = dict(context or {})
     prepared = suite_module.prepare(df, **ctx_kw)
     ids = list(suite_module.ID_COLUMNS)
@@ -242,9 +251,14 @@ def validate(suite_module: ModuleType, df: pd.DataFrame,
     if prepared.empty:
         return out
     exps = list(suite_module.expectations(**ctx_kw))
+    flagged = screening.rows_to_check(exps, prepared)
+    batch = prepared
+    if screen and flagged is not None:
+        batch = prepared.iloc[np.flatnonzero(flagged | screening.audit_sample(~flagged, screening.AUDIT_ROWS))]
+    out.checked = len(batch)
     vd = _definition(_context(), name, exps)
     result = vd.run(
-        batch_parameters={"dataframe": prepared},
+        batch_parameters={"dataframe": batch},
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ids,
                        "return_unexpected_index_query": False},
     )
@@ -277,7 +291,23 @@ def validate(suite_module: ModuleType, df: pd.DataFrame,
                 f"{what} failed: {json.dumps(offending, ensure_ascii=False, default=str)}")
         if critical:
             out.success = False
+    if flagged is not None:
+        _hold_screen(out, prepared.loc[flagged, ids])
     return out
+
+
+def _hold_screen(out: Outcome, flagged: pd.DataFrame) -> None:
+    """A table-level error on ``out`` when GX failed a row the screen passed
+    (``flagged``: the ID columns of the rows the screen flagged)."""
+    if not (out.errors or out.warnings):
+        return
+    keys = {tuple(_jsonable(v) for v in row) for row in flagged.itertuples(index=False, name=None)}
+    missed = [k for k in (*out.errors, *out.warnings) if k not in keys]
+    if missed:
+        out.table_errors.append(
+            f"{out.suite}: the vectorised screen passed {len(missed)} row(s) that great_expectations failed "
+            f"(first: {missed[0]}); this is a motcua bug, the run stops rather than trust the screen")
+        out.success = False
 
 
 def _forget_results(ctx: Any) -> None:

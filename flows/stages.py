@@ -985,7 +985,8 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
                 f = schema.fct_dossier
                 # the facts this run wrote, in any order (their grain: grain_problem below)
                 for n, fct in enumerate(iter_fct(conn, where=f.c.run_id == run.run_id, chunk=chunk)):
-                    core_outs.append(gate.check_facts(fct, dim_proc, dim_ag, run.started_at, dims=n == 0))
+                    core_outs.append(gate.check_facts(fct, dim_proc, dim_ag, run.started_at, dims=n == 0,
+                                                      screen=n > 0))
                 if not core_outs:
                     core_outs.append(gate.check_facts(_typed_fct(load.read_frame(
                         conn, sa.select(schema.fct_dossier).limit(0))), dim_proc, dim_ag, run.started_at))
