@@ -45,13 +45,18 @@ def _rss_mb() -> dict:
 
 def run_motcua(bundle: Path, work: Path, validate: bool, dask: str | None = None, label: str = "full") -> dict:
     """One run of the pipeline's stages, in the order the flow calls them."""
-    from flows import stages
+    from flows.stages import extract as extracting
+    from flows.stages import publish as publishing
+    from flows.stages import stage as staging
+    from flows.stages.load_core import load_core
+    from flows.stages.marts import build_marts
+    from flows.stages.runs import new_run
     from motcua.settings import Settings
 
     os.environ.setdefault("MOTCUA_PSEUDONYM_KEY", "benchmark-key")
     s = Settings.from_env(warehouse_url=f"duckdb:///{work / 'wh.duckdb'}", data_dir=work / "var",
                           quarantine_threshold=1.0)
-    run = stages.new_run(s, str(bundle))
+    run = new_run(s, str(bundle))
     times: dict[str, dict[str, float]] = {}
     t_all, c_all = time.perf_counter(), _cpu()
     print(f"motcua ({label}) on {bundle}:", file=sys.stderr, flush=True)
@@ -69,12 +74,12 @@ def run_motcua(bundle: Path, work: Path, validate: bool, dask: str | None = None
         from flows.parallel import shard_mapper
 
         mapper = shard_mapper(dask)
-    extracted = timed("extract", stages.extract, run, s)
+    extracted = timed("extract", extracting.extract, run, s)
     times["extract"]["cpu_s"] = round(times["extract"]["cpu_s"] + extracted.get("workers_cpu_s", 0.0), 2)
     if extracted.get("worker_peak_rss_mb"):
         print(f"  (extract CPU with its worker processes: {times['extract']['cpu_s']} s; their peak RSS "
               f"{extracted['worker_peak_rss_mb']} MB)", file=sys.stderr, flush=True)
-    staged = timed("stage+validate", stages.stage, run, s, extracted, validate=validate, mapper=mapper)
+    staged = timed("stage+validate", staging.stage, run, s, extracted, validate=validate, mapper=mapper)
     # shards staged in worker processes forked by a forkserver are not this process's
     # children: their CPU time is what the shards report
     in_workers = os.getpid() not in staged["shard_pids"] and not dask
@@ -83,11 +88,11 @@ def run_motcua(bundle: Path, work: Path, validate: bool, dask: str | None = None
     print(f"  (stage+validate CPU with its {staged['workers']} worker process(es): "
           f"{times['stage+validate']['cpu_s']} s; their peak RSS {staged['worker_peak_rss_mb']} MB)",
           file=sys.stderr, flush=True)
-    timed("mark stale", stages.mark_marts_stale, run, s, staged)
-    loaded = timed("load", stages.load_core, run, s, extracted, staged)
-    plan = timed("plan", stages.plan_rebuild, run, s)
-    built = timed("marts+validate", stages.build_marts, run, s, validate=validate, plan=plan)
-    timed("publish", stages.publish, run, s, built, plan)
+    timed("mark stale", publishing.mark_marts_stale, run, s, staged)
+    loaded = timed("load", load_core, run, s, extracted, staged)
+    plan = timed("plan", publishing.plan_rebuild, run, s)
+    built = timed("marts+validate", build_marts, run, s, validate=validate, plan=plan)
+    timed("publish", publishing.publish, run, s, built, plan)
     return {
         "stages": times,
         "wall_s": round(time.perf_counter() - t_all, 2),

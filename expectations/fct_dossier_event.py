@@ -1,7 +1,7 @@
 """Suite for core.fct_dossier_event (one row per processing-history entry of a
 dossier's current snapshot), run on the table read from the warehouse in large chunks
 before the marts are built (the key's uniqueness within a chunk here; over the whole
-table by one aggregate, :func:`flows.stages.grain_problem`).
+table by one aggregate, :func:`warehouse.reads.grain_problem`).
 
 Context: ``run_time``; each row carries ``in_fct`` (its dossier is in core.fct_dossier).
 

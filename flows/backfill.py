@@ -8,7 +8,8 @@ import datetime as dt
 
 from prefect import flow, get_run_logger
 
-from flows import pipeline, stages, tasks
+from flows import pipeline, tasks
+from flows.stages.runs import new_run, note_failure
 
 
 @flow(name="backfill", log_prints=False)
@@ -39,7 +40,7 @@ def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, re
     logger = get_run_logger()
     settings = pipeline.settings_for(warehouse, data_dir, quarantine_threshold)
     spec = pipeline.resolve_source(source)
-    run = stages.new_run(settings, spec)
+    run = new_run(settings, spec)
     logger.info("backfill run %s: %s to %s (%s)", run.run_id, date_from, date_to, "replay" if replay else "re-extract")
     try:
         if replay:
@@ -50,7 +51,7 @@ def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, re
         else:
             extracted, staged = pipeline.ingest(run, settings, f"{date_from:%Y%m%d}000000")
     except BaseException as exc:
-        stages.note_failure(run, settings, exc, "backfill")
+        note_failure(run, settings, exc, "backfill")
         raise
     result = pipeline.load_and_publish(run, settings, extracted, staged, flow_name="backfill",
                                        ranges=[(date_from, date_to)], rebuild_all=rebuild_all)

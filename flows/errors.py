@@ -1,5 +1,5 @@
 """The pipeline's own error (in a module of its own, so that :mod:`flows.locks` and
-:mod:`flows.stages` can both raise it; ``flows.stages.PipelineError`` is the same class)."""
+the stages in :mod:`flows.stages` can all raise it without importing each other)."""
 
 from __future__ import annotations
 

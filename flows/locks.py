@@ -1,7 +1,7 @@
 """The warehouse's write lock (:func:`warehouse_lock`), and every writing transaction on
 PostgreSQL checking that its run still holds it.
 
-:func:`flows.stages.warehouse_lock` holds a *session* advisory lock on a dedicated, idle
+:func:`flows.locks.warehouse_lock` holds a *session* advisory lock on a dedicated, idle
 connection (the *lock session*) for the whole write section of a run. A session can end
 under a run (a server restart, an idle timeout, ``pg_terminate_backend``, a pooler) and
 its lock goes with it: another run can then take the lock and write at the same time.

@@ -8,7 +8,8 @@ import datetime as dt
 
 from prefect import flow, get_run_logger
 
-from flows import pipeline, stages, tasks
+from flows import pipeline, tasks
+from flows.stages.runs import new_run, note_failure
 
 
 @flow(name="nightly", log_prints=False)
@@ -34,14 +35,14 @@ def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: 
     settings = pipeline.settings_for(warehouse, data_dir, quarantine_threshold)
     spec = pipeline.resolve_source(source)
     day = as_of or pipeline.business_yesterday(pipeline.scheduled_moment())
-    run = stages.new_run(settings, spec)
+    run = new_run(settings, spec)
     logger.info("nightly run %s for %s (Asia/Ho_Chi_Minh)", run.run_id, day)
     try:
         pipeline.progress("read watermark")
         since = tasks.read_watermark(settings, spec)
         extracted, staged = pipeline.ingest(run, settings, since)
     except BaseException as exc:
-        stages.note_failure(run, settings, exc, "nightly")
+        note_failure(run, settings, exc, "nightly")
         raise
     result = pipeline.load_and_publish(run, settings, extracted, staged, flow_name="nightly")
     summary = pipeline.run_summary(run, extracted, staged, result)

@@ -24,7 +24,8 @@ import os
 
 from prefect import flow
 
-from flows import stages, tasks
+from flows import tasks
+from flows.stages.stage import Mapper
 
 
 def dask_task_runner(spec: str):  # noqa: ANN201 - prefect_dask is imported lazily
@@ -43,8 +44,8 @@ def dask_task_runner(spec: str):  # noqa: ANN201 - prefect_dask is imported lazi
     return DaskTaskRunner(address=spec)
 
 
-def shard_mapper(spec: str) -> stages.Mapper:
-    """A :data:`flows.stages.Mapper` that stages the shards as Prefect tasks on Dask (a
+def shard_mapper(spec: str) -> Mapper:
+    """A :data:`flows.stages.stage.Mapper` that stages the shards as Prefect tasks on Dask (a
     subflow ``motcua-stage-shards`` with the Dask task runner)."""
 
     @flow(name="motcua-stage-shards", task_runner=dask_task_runner(spec), validate_parameters=False)

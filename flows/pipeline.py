@@ -32,7 +32,7 @@ Which lock applies when (see docs/prefect.md):
   of the global concurrency limit ``motcua-warehouse-writes`` (``strict=True``: a missing
   limit is an error; create it with ``motcua setup-prefect``), so runs queue visibly in
   Prefect; ``MOTCUA_WRITE_LIMIT=on|off`` forces it on or off (``auto`` by default);
-* always, the database lock (:func:`flows.stages.warehouse_lock`): DuckDB's own file
+* always, the database lock (:func:`flows.locks.warehouse_lock`): DuckDB's own file
   lock held for the whole section (plus a lock per file for threads of one process), or
   a PostgreSQL advisory lock (which every writing transaction checks it still holds:
   :mod:`flows.locks`). It is what protects runs that share no Prefect server.
@@ -48,13 +48,17 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 
-from flows import stages, tasks
+from flows import tasks
+from flows.errors import PipelineError
+from flows.locks import WRITE_LOCK_NAME, lock_timeout, warehouse_lock
+from flows.stages import stage as staging
+from flows.stages.runs import Run, new_run, note_failure
 from motcua.redact import check_parameter, conceal, install_log_redaction
 from motcua.settings import Settings, SettingsError
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 """The one-stop systems' (and the report's) time zone."""
-WRITE_LIMIT = stages.WRITE_LOCK_NAME
+WRITE_LIMIT = WRITE_LOCK_NAME
 """The Prefect global concurrency limit that serialises warehouse writes (1 slot)."""
 WRITE_LIMIT_LEASE_SECONDS = 60.0
 """Lease of the limit's slot, renewed while the run lives; a killed run's slot is
@@ -142,7 +146,7 @@ def prefect_api_url() -> str | None:
 
 
 @contextmanager
-def write_slot(settings: Settings, run: stages.Run) -> Iterator[dict]:
+def write_slot(settings: Settings, run: Run) -> Iterator[dict]:
     """Hold the right to write to the warehouse: the Prefect global concurrency limit
     (strict) when it applies, then the database lock. Yields what was taken."""
     mode = write_limit_mode()
@@ -155,7 +159,7 @@ def write_slot(settings: Settings, run: stages.Run) -> Iterator[dict]:
             stack.enter_context(_prefect_limit())
             taken["prefect_limit"] = WRITE_LIMIT
         progress("wait for the warehouse", "database lock")
-        taken["database_lock"] = stack.enter_context(stages.warehouse_lock(settings, run.run_id))
+        taken["database_lock"] = stack.enter_context(warehouse_lock(settings, run.run_id))
         yield taken
 
 
@@ -168,20 +172,20 @@ def _prefect_limit() -> Iterator[None]:
     run_id = flow_run.id
     holder = ConcurrencyLeaseHolder(type="flow_run", id=run_id) if run_id else None
     try:
-        with concurrency(WRITE_LIMIT, occupy=1, timeout_seconds=stages.lock_timeout(), strict=True,
+        with concurrency(WRITE_LIMIT, occupy=1, timeout_seconds=lock_timeout(), strict=True,
                          lease_duration=WRITE_LIMIT_LEASE_SECONDS, holder=holder):
             yield
     except Exception as exc:
         if type(exc).__name__ != "ConcurrencySlotAcquisitionError":
             raise
-        raise stages.PipelineError(
+        raise PipelineError(
             f"the Prefect global concurrency limit {WRITE_LIMIT!r} does not exist on {prefect_api_url()}: "
             "create it with `motcua setup-prefect` (or set MOTCUA_WRITE_LIMIT=off to rely on the "
             "database lock only)") from exc
 
 
 # --------------------------------------------------------------------------- shared steps
-def ingest(run: stages.Run, settings: Settings, since: str | None = None) -> tuple[dict, dict]:
+def ingest(run: Run, settings: Settings, since: str | None = None) -> tuple[dict, dict]:
     """Extract the source into the raw zone, then stage and validate every record."""
     logger = get_run_logger()
     progress("extract", f"changes since {since}" if since else "everything")
@@ -190,7 +194,7 @@ def ingest(run: stages.Run, settings: Settings, since: str | None = None) -> tup
     return extracted, stage(run, settings, extracted)
 
 
-def stage(run: stages.Run, settings: Settings, extracted: dict) -> dict:
+def stage(run: Run, settings: Settings, extracted: dict) -> dict:
     """Stage and validate extracted (or replayed) records."""
     logger = get_run_logger()
     progress("stage and validate", f"{extracted['records_read']} records"
@@ -198,7 +202,7 @@ def stage(run: stages.Run, settings: Settings, extracted: dict) -> dict:
     if settings.dask:
         from flows.parallel import shard_mapper
 
-        staged = stages.stage(run, settings, extracted, mapper=shard_mapper(settings.dask))
+        staged = staging.stage(run, settings, extracted, mapper=shard_mapper(settings.dask))
     else:
         staged = tasks.stage(run, settings, extracted)
     logger.info("records: %s read, %s loaded, %s quarantined", staged["records_read"],
@@ -206,7 +210,7 @@ def stage(run: stages.Run, settings: Settings, extracted: dict) -> dict:
     return staged
 
 
-def load_and_publish(run: stages.Run, settings: Settings, extracted: dict, staged: dict, *, flow_name: str,
+def load_and_publish(run: Run, settings: Settings, extracted: dict, staged: dict, *, flow_name: str,
                      ranges: list[tuple[dt.date, dt.date]] | None = None, rebuild_all: bool = False) -> dict:
     """The write section, under :func:`write_slot`: mark the marts stale, load the core,
     plan the partitions, build and audit the marts, publish. A failure leaves the run
@@ -227,7 +231,7 @@ def load_and_publish(run: stages.Run, settings: Settings, extracted: dict, stage
             headline = tasks.headline_indicators(settings)
             published["bi_snapshot"] = bi_snapshot(settings)
         except BaseException as exc:
-            stages.note_failure(run, settings, exc, flow_name, extracted.get("source_name"))
+            note_failure(run, settings, exc, flow_name, extracted.get("source_name"))
             raise
     logger.info("published %s periods (%s rows); healed runs: %s", published["periods_rebuilt"],
                 published["rows_written"], published["healed_runs"] or "none")
@@ -247,7 +251,7 @@ def bi_snapshot(settings: Settings) -> str | None:
         return None
 
 
-def run_summary(run: stages.Run, extracted: dict, staged: dict, result: dict) -> dict:
+def run_summary(run: Run, extracted: dict, staged: dict, result: dict) -> dict:
     """What a loading run did, as plain values (returned by the flows, shown in artifacts)."""
     from prefect.runtime import flow_run
 
@@ -351,12 +355,12 @@ def motcua_run(source: str, warehouse: str | None = None, data_dir: str | None =
     """
     settings = settings_for(warehouse, data_dir, quarantine_threshold, dask)
     source = resolve_source(source)
-    run = stages.new_run(settings, source)
+    run = new_run(settings, source)
     try:
         since = tasks.read_watermark(settings, source) if incremental else None
         extracted, staged = ingest(run, settings, since)
     except BaseException as exc:
-        stages.note_failure(run, settings, exc, "run")
+        note_failure(run, settings, exc, "run")
         raise
     result = load_and_publish(run, settings, extracted, staged, flow_name="run")
     summary = run_summary(run, extracted, staged, result)

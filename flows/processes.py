@@ -3,7 +3,7 @@ worker processes, the default when a run has more than one shard (a bundle more 
 dossier file) and the machine more than one core (``MOTCUA_WORKERS``: how many; 1 keeps
 the work in the run's own process; ``--dask`` stages on a cluster).
 
-Shards are independent by design (:func:`flows.stages.plan_shards` fixes their record
+Shards are independent by design (:func:`flows.stages.stage.plan_shards` fixes their record
 ids; each writes only files named by its shard), so they give the same output in any
 process, in any order. The workers are forked from a server process that has already
 imported the pipeline and great_expectations (``forkserver`` with a preload): a worker
@@ -18,7 +18,7 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
-PRELOAD = ["flows.stages", "expectations.gate", "great_expectations"]
+PRELOAD = ["flows.stages.stage", "expectations.gate", "great_expectations"]
 
 
 def default_workers() -> int:
@@ -62,7 +62,7 @@ def process_map(target: str, calls: list[dict], workers: int) -> list:
         return list(pool.map(_call, [(target, kw) for kw in calls]))
 
 
-def process_mapper(workers: int):  # noqa: ANN201 - a flows.stages.Mapper
-    """A :data:`flows.stages.Mapper` that stages the shards on ``workers`` processes
+def process_mapper(workers: int):  # noqa: ANN201 - a flows.stages.stage.Mapper
+    """A :data:`flows.stages.stage.Mapper` that stages the shards on ``workers`` processes
     (results in the order of the calls; the first failure is raised)."""
-    return lambda calls: process_map("flows.stages:stage_shard", calls, workers)
+    return lambda calls: process_map("flows.stages.stage:stage_shard", calls, workers)

@@ -17,7 +17,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
-from flows import stages
+from flows.errors import PipelineError
+from flows.locks import with_warehouse_retry
+from flows.stages import extract as extracting
+from flows.stages import load_core as loading
+from flows.stages import marts
+from flows.stages import publish as publishing
+from flows.stages import stage as staging
+from flows.stages.runs import Run, pause_for_test
 from motcua.settings import Settings, SettingsError
 
 SOURCE_RETRY_DELAYS = [5, 30, 120]
@@ -29,7 +36,7 @@ def worth_retrying(task: object, task_run: object, state: State) -> bool:
     mistake that will fail again the same way (a bad source, a missing raw zone)."""
     try:
         state.result(raise_on_failure=True)
-    except (stages.PipelineError, SettingsError, ValueError, FileNotFoundError):
+    except (PipelineError, SettingsError, ValueError, FileNotFoundError):
         return False
     except Exception:  # noqa: BLE001 - anything else may be transient
         return True
@@ -40,75 +47,75 @@ def worth_retrying(task: object, task_run: object, state: State) -> bool:
       retry_jitter_factor=0.5, retry_condition_fn=worth_retrying, cache_policy=NO_CACHE)
 def read_watermark(settings: Settings, source: str) -> str | None:
     """The source's incremental watermark (waits while another process holds a DuckDB file)."""
-    return stages.with_warehouse_retry(lambda: stages.read_watermark(settings, source), settings)  # type: ignore[return-value]
+    return with_warehouse_retry(lambda: loading.read_watermark(settings, source), settings)  # type: ignore[return-value]
 
 
 @task(name="extract", retries=3, retry_delay_seconds=SOURCE_RETRY_DELAYS, retry_jitter_factor=0.5,
       retry_condition_fn=worth_retrying, cache_policy=NO_CACHE)
-def extract(run: stages.Run, settings: Settings, since: str | None = None) -> dict:
+def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
     """Read the source into the raw landing zone."""
-    return stages.extract(run, settings, since)
+    return extracting.extract(run, settings, since)
 
 
 @task(name="replay-raw", retries=2, retry_delay_seconds=exponential_backoff(backoff_factor=2),
       retry_jitter_factor=0.5, retry_condition_fn=worth_retrying, cache_policy=NO_CACHE)
-def replay_raw(run: stages.Run, settings: Settings, source: str, date_from: dt.date, date_to: dt.date) -> dict:
+def replay_raw(run: Run, settings: Settings, source: str, date_from: dt.date, date_to: dt.date) -> dict:
     """Collect the raw-zone files of a date range instead of reading the source again."""
-    return stages.replay_raw(run, settings, source, date_from, date_to)
+    return extracting.replay_raw(run, settings, source, date_from, date_to)
 
 
 @task(name="stage-and-validate", cache_policy=NO_CACHE)
-def stage(run: stages.Run, settings: Settings, extracted: dict) -> dict:
+def stage(run: Run, settings: Settings, extracted: dict) -> dict:
     """Parse, apply the rules, validate: every record loaded or quarantined."""
-    return stages.stage(run, settings, extracted)
+    return staging.stage(run, settings, extracted)
 
 
 @task(name="stage-shard", cache_policy=NO_CACHE)
-def stage_shard(run: stages.Run, settings: Settings, extracted: dict, shard: dict, buckets: int,
+def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buckets: int,
                 validate: bool = True) -> dict:
     """Stage one shard of raw files (a unit of parallel work: see :mod:`flows.parallel`)."""
-    return stages.stage_shard(run, settings, extracted, shard, buckets, validate)
+    return staging.stage_shard(run, settings, extracted, shard, buckets, validate)
 
 
 @task(name="mark-marts-stale", cache_policy=NO_CACHE)
-def mark_marts_stale(run: stages.Run, settings: Settings, staged: dict, flow: str, source: str) -> dict:
+def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str, source: str) -> dict:
     """Record "marts stale since this run" before the core changes."""
-    stages.pause_for_test("mark_marts_stale")
-    return stages.mark_marts_stale(run, settings, staged, flow, source)
+    pause_for_test("mark_marts_stale")
+    return publishing.mark_marts_stale(run, settings, staged, flow, source)
 
 
 @task(name="load-core", cache_policy=NO_CACHE)
-def load_core(run: stages.Run, settings: Settings, extracted: dict, staged: dict) -> dict:
+def load_core(run: Run, settings: Settings, extracted: dict, staged: dict) -> dict:
     """Quarantine, facts and events (one commit a bucket), dimensions, watermark."""
-    stages.pause_for_test("load_core")
-    return stages.load_core(run, settings, extracted, staged)
+    pause_for_test("load_core")
+    return loading.load_core(run, settings, extracted, staged)
 
 
 @task(name="plan-rebuild", cache_policy=NO_CACHE)
-def plan_rebuild(run: stages.Run, settings: Settings, ranges: list[tuple[dt.date, dt.date]] | None = None,
+def plan_rebuild(run: Run, settings: Settings, ranges: list[tuple[dt.date, dt.date]] | None = None,
                  rebuild_all: bool = False) -> dict:
     """Which mart partitions this run rebuilds."""
-    return stages.plan_rebuild(run, settings, ranges, rebuild_all)
+    return publishing.plan_rebuild(run, settings, ranges, rebuild_all)
 
 
 @task(name="build-marts", cache_policy=NO_CACHE)
-def build_marts(run: stages.Run, settings: Settings, plan: dict | None = None) -> dict:
+def build_marts(run: Run, settings: Settings, plan: dict | None = None) -> dict:
     """Compute and audit the marts of the planned periods (written to the run folder,
     not published)."""
-    stages.pause_for_test("build_marts")
-    return stages.build_marts(run, settings, plan=plan)
+    pause_for_test("build_marts")
+    return marts.build_marts(run, settings, plan=plan)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish(run: stages.Run, settings: Settings, built: dict, plan: dict | None = None) -> dict:
+def publish(run: Run, settings: Settings, built: dict, plan: dict | None = None) -> dict:
     """Replace the planned mart partitions in one transaction and record the run."""
-    return stages.publish(run, settings, built, plan)
+    return publishing.publish(run, settings, built, plan)
 
 
 @task(name="headline-indicators", cache_policy=NO_CACHE)
 def headline_indicators(settings: Settings, year: int | None = None) -> dict:
     """Headline indicators of the latest (or given) year, for the run's summary."""
-    return stages.with_warehouse_retry(lambda: stages.headline_indicators(settings, year), settings)  # type: ignore[return-value]
+    return with_warehouse_retry(lambda: marts.headline_indicators(settings, year), settings)  # type: ignore[return-value]
 
 
 @task(name="write-annual-report", cache_policy=NO_CACHE)
@@ -118,7 +125,7 @@ def write_annual_report(settings: Settings, year: int, convention: str, agency: 
     from flows.annual_report import render_report
     from motcua import reporting
 
-    tables = stages.with_warehouse_retry(
+    tables = with_warehouse_retry(
         lambda: reporting.build_report(settings.warehouse_url, year, convention, agency), settings)
     paths = render_report(tables, Path(out_dir), render)
     return {"year": year, "convention": convention, "agency": agency,

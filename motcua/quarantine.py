@@ -246,16 +246,20 @@ def retry(warehouse_url: str, reason: str | None = None, ids: list[str] | None =
     fact changes (nothing passed, or only snapshots older than the current ones), the
     quarantine rows are updated and the run recorded ``completed`` without touching the
     marts."""
-    from flows import locks, stages
+    from flows import locks
+    from flows.locks import warehouse_lock
+    from flows.stages.marts import build_marts
+    from flows.stages.publish import mark_marts_stale, plan_rebuild, publish
+    from flows.stages.runs import new_run, note_failure
     from transforms import fct_dossier, fct_dossier_event
 
     settings = Settings.from_env(warehouse_url=warehouse_url, data_dir=data_dir)
     engine = make_engine(settings.warehouse_url)
     create_schema(engine)
     engine.dispose()
-    run = stages.new_run(settings, "quarantine-retry")
+    run = new_run(settings, "quarantine-retry")
     result = RetryResult(run_id=None)
-    with stages.warehouse_lock(settings, f"quarantine retry {run.run_id}"):
+    with warehouse_lock(settings, f"quarantine retry {run.run_id}"):
         engine = make_engine(settings.warehouse_url)
         try:
             with engine.connect() as conn:
@@ -297,7 +301,7 @@ def retry(warehouse_url: str, reason: str | None = None, ids: list[str] | None =
             if not changed.empty:
                 part = _with_parent(run.run_dir / "records" / "retry-records.parquet")
                 changed[["dossier_code"]].to_parquet(part, index=False)
-                stages.mark_marts_stale(run, settings, {"record_parts": [str(part)], **run.counts},
+                mark_marts_stale(run, settings, {"record_parts": [str(part)], **run.counts},
                                         flow="quarantine-retry", source=",".join(sources))
             engine = make_engine(settings.warehouse_url)
             try:
@@ -318,13 +322,13 @@ def retry(warehouse_url: str, reason: str | None = None, ids: list[str] | None =
             finally:
                 engine.dispose()
             if not changed.empty:
-                plan = stages.plan_rebuild(run, settings)
-                built = stages.build_marts(run, settings)
-                stages.publish(run, settings, built, plan)
+                plan = plan_rebuild(run, settings)
+                built = build_marts(run, settings)
+                publish(run, settings, built, plan)
                 result.marts = built["rows"]
                 result.data_docs = built.get("data_docs")
         except BaseException as exc:
-            stages.note_failure(run, settings, exc, "quarantine-retry", ",".join(sources))
+            note_failure(run, settings, exc, "quarantine-retry", ",".join(sources))
             raise
     return result
 

@@ -10,7 +10,7 @@ results, artifacts and logs, so the password must never reach them. The rule:
   without a secret is returned unchanged, byte for byte; a text that is not a URL (a
   folder, a file) too.
 * :func:`conceal` registers a URL's secret in this process and returns its redacted form.
-  :class:`motcua.settings.Settings` and :class:`flows.stages.Run` only ever hold
+  :class:`motcua.settings.Settings` and :class:`flows.stages.runs.Run` only ever hold
   redacted URLs; the command line passes redacted URLs as flow parameters.
 * :func:`reveal` gives the real URL back, only where a connection is opened
   (:func:`warehouse.engine.make_engine`, :func:`motcua.sources.open_source`) and where a

@@ -114,8 +114,8 @@ class FactScan:
         self.facts_read = 0
 
     def __enter__(self) -> FactScan:
-        from flows.stages import read_dims
         from warehouse import load, schema
+        from warehouse.reads import read_dims
 
         t = schema.fct_dossier
         self._engine = make_engine(self.url)
@@ -174,7 +174,7 @@ class FactScan:
     def batches(self) -> Iterator[pd.DataFrame]:
         """The facts (:data:`REPORT_FCT_COLUMNS`, plus ``end_kind``) in batches of whole
         procedures, each at most ``batch_rows`` facts unless one procedure has more."""
-        from flows.stages import iter_fct
+        from warehouse.reads import iter_fct
 
         b = self._batch_of_procedure()
         n_batches = self._conn.execute(sa.select(sa.func.max(b.c.batch))).scalar()

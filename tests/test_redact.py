@@ -70,13 +70,14 @@ def test_settings_and_runs_hold_no_password(password, tmp_path):
     see prefect.flows.Flow.serialize_parameters), repr, asdict and flow results."""
     from fastapi.encoders import jsonable_encoder
 
-    from flows import stages
+    from flows.stages import runs
+    from flows.stages.runs import Run
     from warehouse.engine import make_engine
 
     real = f"postgresql+psycopg://motcua:{password}@127.0.0.1:1/wh"
     source = f"mysql+pymysql://reader:{password}@127.0.0.1:1/motcua?charset=utf8mb4"
     settings = Settings.from_env(warehouse_url=real, data_dir=tmp_path)
-    run = stages.Run("r1", tmp_path, source, real, dt.datetime(2024, 1, 1))
+    run = Run("r1", tmp_path, source, real, dt.datetime(2024, 1, 1))
     assert settings.warehouse_url == "postgresql+psycopg://motcua:***@127.0.0.1:1/wh"
     assert run.source == "mysql+pymysql://reader:***@127.0.0.1:1/motcua?charset=utf8mb4"
     for shown in (repr(settings), str(dataclasses.asdict(settings)), str(jsonable_encoder(settings)),
@@ -87,7 +88,7 @@ def test_settings_and_runs_hold_no_password(password, tmp_path):
     assert engine.url.password == password and password not in repr(engine)
     engine.dispose()
     # the source's stable name is the one it had before redaction (watermarks, raw zone)
-    assert stages.source_name(run.source) == stages.source_name(source)
+    assert runs.source_name(run.source) == runs.source_name(source)
 
 
 def test_flow_parameters_with_a_password_are_refused(password):
@@ -193,7 +194,8 @@ def test_a_source_is_named_without_its_password(tmp_path):
 
     import sqlalchemy as sa
 
-    from flows.stages import read_watermark, source_name
+    from flows.stages.load_core import read_watermark
+    from flows.stages.runs import source_name
     from motcua.settings import Settings
     from warehouse import schema
     from warehouse.engine import create_schema, make_engine

@@ -100,8 +100,8 @@ def nightly(source: str | None, warehouse: str | None, data_dir: str | None, qua
     Safe next to a backfill or another run: warehouse writes wait for the write lock.
     An interrupted run is completed by the next one. Exits non-zero when the run fails.
     """
+    from flows.errors import PipelineError
     from flows.nightly import nightly as nightly_flow
-    from flows.stages import PipelineError
     from motcua.redact import conceal
     from motcua.settings import SettingsError
     from motcua.sources.http import HttpSourceError

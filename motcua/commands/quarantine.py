@@ -107,7 +107,7 @@ def retry(reason: str | None, from_file: Path | None, ids: tuple[str, ...], ware
     quarantined with their new reason. Exits non-zero only when the retry itself
     could not be carried out.
     """
-    from flows.stages import PipelineError
+    from flows.errors import PipelineError
     from motcua import quarantine as q
     from motcua.settings import SettingsError
 

@@ -16,8 +16,8 @@ def replay(warehouse: str | None, data_dir: str | None) -> None:
     """Re-process every record of the raw zone (as first read, with the latest catalogue
     read with it) into the warehouse: no access to the original source is needed. The
     newest snapshot per dossier wins, so replaying is idempotent."""
+    from flows.errors import PipelineError
     from flows.pipeline import motcua_run
-    from flows.stages import PipelineError
     from motcua.settings import Settings
     from motcua.sources.replay import ReplaySource
 

@@ -38,8 +38,8 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
     The flow run gets the URLs redacted (a password as ***): Prefect stores its
     parameters. The passwords stay in this process (motcua.redact).
     """
+    from flows.errors import PipelineError
     from flows.pipeline import motcua_run
-    from flows.stages import PipelineError
     from motcua import reporting
     from motcua.redact import conceal, scrub
     from motcua.settings import Settings, SettingsError

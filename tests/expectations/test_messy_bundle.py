@@ -87,7 +87,12 @@ VALID_DOSSIERS = {"M01", "M02", "M03", "M04", "M05", "M06", "M07", "M08", "M09",
 
 @pytest.fixture(scope="module")
 def messy(tmp_path_factory):
-    from flows import stages
+    from flows.stages.extract import extract
+    from flows.stages.load_core import load_core
+    from flows.stages.marts import build_marts
+    from flows.stages.publish import publish
+    from flows.stages.runs import new_run
+    from flows.stages.stage import stage
     from motcua.settings import Settings
 
     tmp = tmp_path_factory.mktemp("messy")
@@ -100,12 +105,12 @@ def messy(tmp_path_factory):
     add_dossier_file(bundle, "part-903-cut.jsonl", CUT, cut_last_line=40)
     url = f"duckdb:///{tmp / 'wh.duckdb'}"
     s = Settings.from_env(warehouse_url=url, data_dir=tmp / "var", quarantine_threshold=1.0)
-    run = stages.new_run(s, str(bundle))
-    extracted = stages.extract(run, s)
-    staged = stages.stage(run, s, extracted)
-    loaded = stages.load_core(run, s, extracted, staged)
-    built = stages.build_marts(run, s)
-    stages.publish(run, s, built)
+    run = new_run(s, str(bundle))
+    extracted = extract(run, s)
+    staged = stage(run, s, extracted)
+    loaded = load_core(run, s, extracted, staged)
+    built = build_marts(run, s)
+    publish(run, s, built)
     return {"url": url, "staged": staged, "loaded": loaded, "built": built, "run": run}
 
 

@@ -66,7 +66,7 @@ def test_quarantine_share_above_threshold_fails_the_run(tmp_path, prefect_harnes
 
 
 def test_quarantine_share_at_or_below_threshold_passes():
-    from flows.stages import check_quarantine_share
+    from flows.stages.load_core import check_quarantine_share
 
     staged = {"records_read": 4, "records_quarantined": 2}
     assert check_quarantine_share(staged, 0.5) is None

@@ -114,23 +114,27 @@ def run_stages(url: str, data_dir: Path, source: Path | str, *, flow: str = "tes
     their ``.fn``. ``stop_after_load`` stops where a run killed between the core load and
     the publish would. The expectation suites (slow, tested elsewhere) only run with
     ``validate``."""
-    from flows import stages, tasks
+    from flows import tasks
+    from flows.locks import warehouse_lock
+    from flows.stages import stage as staging
+    from flows.stages.marts import build_marts
+    from flows.stages.runs import new_run
     from motcua.settings import Settings
 
     settings = Settings.from_env(warehouse_url=url, data_dir=data_dir)
-    run = stages.new_run(settings, str(source))
+    run = new_run(settings, str(source))
     if replay:
         extracted = tasks.replay_raw.fn(run, settings, str(source), *replay)
     else:
         extracted = tasks.extract.fn(run, settings)
-    staged = stages.stage(run, settings, extracted, validate=validate)
-    with stages.warehouse_lock(settings, run.run_id):
+    staged = staging.stage(run, settings, extracted, validate=validate)
+    with warehouse_lock(settings, run.run_id):
         tasks.mark_marts_stale.fn(run, settings, staged, flow, extracted["source_name"])
         loaded = tasks.load_core.fn(run, settings, extracted, staged)
         if stop_after_load:
             return None
         plan = tasks.plan_rebuild.fn(run, settings, ranges)
-        built = stages.build_marts(run, settings, validate=validate, plan=plan)
+        built = build_marts(run, settings, validate=validate, plan=plan)
         published = tasks.publish.fn(run, settings, built, plan)
     return {"run_id": run.run_id, "staged": staged, "loaded": loaded, "plan": plan, "published": published}
 

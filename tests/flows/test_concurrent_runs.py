@@ -23,7 +23,7 @@ from flow_cases import (
     subprocess_env,
 )
 
-from flows import stages
+from flows.stages.runs import run_message
 
 
 @pytest.mark.slow
@@ -64,7 +64,7 @@ def test_nightly_and_backfill_side_by_side(bundles, clean_marts, prefect_api, tm
     runs = read_runs(url)
     assert sorted(runs["flow"]) == ["backfill", "nightly"]
     assert set(runs["status"]) == {"completed"}
-    spans = {r.flow: (dt.datetime.fromisoformat(stages._run_message(r.message)["locked_at"]), r.finished_at)
+    spans = {r.flow: (dt.datetime.fromisoformat(run_message(r.message)["locked_at"]), r.finished_at)
              for r in runs.itertuples()}
     # the nightly held the warehouse first; the backfill, started meanwhile, only wrote after it
     assert spans["nightly"][0] < started < spans["nightly"][1] <= spans["backfill"][0], spans

@@ -57,7 +57,7 @@ def test_shards_and_buckets_give_the_same_warehouse(sample, tmp_path):
 
 
 def test_shard_count_fills_every_round_of_workers():
-    from flows.stages import shard_count
+    from flows.stages.stage import shard_count
 
     assert shard_count(4567, 1500, 1) is None  # one process: cut by size alone
     assert shard_count(4567, 1500, 2) == 4  # ceil(4567 / 1500) = 4: already 2 rounds of 2
@@ -72,7 +72,7 @@ def test_plan_shards_into_a_count_of_equal_shards(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from flows.stages import plan_shards
+    from flows.stages.stage import plan_shards
 
     files = []
     for i, n in enumerate([1091, 1022, 746, 694, 694, 320]):  # the sample's files
@@ -125,17 +125,18 @@ def test_a_bundle_extracted_on_workers_lands_the_same_raw_zone(sample, tmp_path,
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from flows import stages
+    from flows.stages import extract as extracting
+    from flows.stages.runs import new_run
     from motcua.settings import Settings
 
     tmp, _ = sample
-    monkeypatch.setattr(stages, "PARALLEL_EXTRACT_BYTES", 0)  # the sample's 6 files are small
+    monkeypatch.setattr(extracting, "PARALLEL_EXTRACT_BYTES", 0)  # the sample's 6 files are small
     landed = {}
     for workers in (1, 2):
         s = Settings.from_env(warehouse_url=f"duckdb:///{tmp_path / f'w{workers}.duckdb'}",
                               data_dir=tmp_path / f"var{workers}", workers=workers)
-        run = stages.new_run(s, str(tmp / "bundle"))
-        extracted = stages.extract(run, s)
+        run = new_run(s, str(tmp / "bundle"))
+        extracted = extracting.extract(run, s)
         table = pa.concat_tables([pq.read_table(f) for f in extracted["raw_files"]])
         landed[workers] = (extracted, table.drop_columns(["run_id"]))
     one, two = landed[1], landed[2]

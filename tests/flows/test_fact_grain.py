@@ -11,9 +11,12 @@ from helpers.bundle import dossier, run_pipeline, write_bundle
 from helpers.warehouses import ENGINES, make_warehouse
 
 from expectations import gate
-from flows import stages
+from flows.errors import PipelineError
+from flows.stages.marts import build_marts
+from flows.stages.runs import new_run
 from motcua.settings import Settings
 from warehouse.engine import make_engine
+from warehouse.reads import grain_problem
 
 D1 = dossier("D1", 9, "20190308100000", intake="20190304090000", due="20190311170000", resolved="20190308100000",
              history=[(2, "20190304090000"), (9, "20190308100000")])
@@ -30,13 +33,13 @@ def test_a_duplicated_fact_stops_publication(tmp_path):
             conn.exec_driver_sql("INSERT INTO core.fct_dossier SELECT * FROM core.fct_dossier")
             conn.exec_driver_sql("INSERT INTO core.fct_dossier_event SELECT * FROM core.fct_dossier_event WHERE seq = 1")
         with engine.connect() as conn:
-            problem = stages.grain_problem(conn)
+            problem = grain_problem(conn)
     finally:
         engine.dispose()
     assert problem is not None
     assert "core.fct_dossier: 1 keys (dossier_code) on more than one row, e.g. D1" in problem
     assert "core.fct_dossier_event: 1 keys (dossier_code, seq) on more than one row, e.g. D1, 1" in problem
-    with pytest.raises(stages.PipelineError, match="validation failed, nothing published: core.fct_dossier"):
+    with pytest.raises(PipelineError, match="validation failed, nothing published: core.fct_dossier"):
         run_pipeline(write_bundle(tmp_path / "n2", [D2]), url, tmp_path / "var")
     for name, df in read_marts(url).items():  # the published marts are untouched
         assert df.equals(published[name]), name
@@ -49,7 +52,7 @@ def test_the_merge_keeps_the_grain(tmp_path):
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            assert stages.grain_problem(conn) is None
+            assert grain_problem(conn) is None
             assert conn.execute(sa.text("SELECT count(*) FROM core.fct_dossier")).scalar() == 2
     finally:
         engine.dispose()
@@ -75,6 +78,6 @@ def _missing_fact_found(url: str, tmp_path) -> None:  # noqa: ANN001 - a pytest 
     finally:
         engine.dispose()
     settings = Settings.from_env(warehouse_url=url, data_dir=tmp_path / "var")
-    run = stages.new_run(settings, "again", run_id=done["run_id"])  # its run wrote every fact: every event is read
-    with pytest.raises(stages.PipelineError, match="fct_dossier_event.*GHOST"):
-        stages.build_marts(run, settings, validate=True)
+    run = new_run(settings, "again", run_id=done["run_id"])  # its run wrote every fact: every event is read
+    with pytest.raises(PipelineError, match="fct_dossier_event.*GHOST"):
+        build_marts(run, settings, validate=True)

@@ -14,8 +14,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from flows import pipeline, stages
+from flows import pipeline
 from flows.annual_report import default_report_year
+from flows.errors import PipelineError
+from flows.locks import WarehouseLockTimeout, warehouse_lock
+from flows.stages.runs import new_run, pause_for_test
 from motcua.settings import Settings, SettingsError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,14 +59,14 @@ def test_write_limit_mode(monkeypatch):
 def test_missing_write_limit_is_an_error(prefect_api, monkeypatch):
     """strict=True: without the limit on the server the run stops, it does not write unguarded."""
     monkeypatch.setattr(pipeline, "WRITE_LIMIT", "motcua-limit-that-does-not-exist")
-    with pytest.raises(stages.PipelineError, match="setup-prefect"), pipeline._prefect_limit():
+    with pytest.raises(PipelineError, match="setup-prefect"), pipeline._prefect_limit():
         pytest.fail("entered without the limit")
 
 
 def test_write_limit_admits_one_run_at_a_time(prefect_api, monkeypatch, tmp_path):
     monkeypatch.setenv("MOTCUA_LOCK_TIMEOUT_SECONDS", "2")
     settings = Settings.from_env(warehouse_url=f"duckdb:///{tmp_path / 'wh.duckdb'}", data_dir=tmp_path)
-    run = stages.new_run(settings, str(tmp_path))
+    run = new_run(settings, str(tmp_path))
     errors: list[BaseException] = []
 
     def second() -> None:
@@ -89,7 +92,7 @@ def test_database_lock_serialises_threads(tmp_path):
     spans: list[tuple[float, float]] = []
 
     def hold(name: str) -> None:
-        with stages.warehouse_lock(settings, name, timeout=30):
+        with warehouse_lock(settings, name, timeout=30):
             start = time.monotonic()
             time.sleep(0.3)
             spans.append((start, time.monotonic()))
@@ -117,7 +120,7 @@ def test_database_lock_waits_for_another_process(tmp_path):
     proc = _hold_file(db, 1.5)
     try:
         start = time.monotonic()
-        with stages.warehouse_lock(settings, "waiter", timeout=60) as kind:
+        with warehouse_lock(settings, "waiter", timeout=60) as kind:
             waited = time.monotonic() - start
             assert kind == "duckdb-file"
             assert proc.wait(timeout=10) == 0  # we only got in as the other process let go
@@ -132,7 +135,7 @@ def test_database_lock_times_out(tmp_path):
     settings = Settings.from_env(warehouse_url=f"duckdb:///{db}", data_dir=tmp_path)
     proc = _hold_file(db, 30)
     try:
-        with pytest.raises(stages.WarehouseLockTimeout), stages.warehouse_lock(settings, "impatient", timeout=0.5):
+        with pytest.raises(WarehouseLockTimeout), warehouse_lock(settings, "impatient", timeout=0.5):
             pytest.fail("entered a locked warehouse")
     finally:
         proc.kill()
@@ -142,12 +145,12 @@ def test_database_lock_times_out(tmp_path):
 def test_pause_hook_is_inert_unless_asked(monkeypatch, tmp_path):
     monkeypatch.delenv("MOTCUA_TEST_PAUSE_AT", raising=False)
     start = time.monotonic()
-    stages.pause_for_test("publish")
+    pause_for_test("publish")
     assert time.monotonic() - start < 0.1
     monkeypatch.setenv("MOTCUA_TEST_PAUSE_AT", "publish")
     monkeypatch.setenv("MOTCUA_TEST_PAUSE_FILE", str(tmp_path / "p"))
     monkeypatch.setenv("MOTCUA_TEST_PAUSE_SECONDS", "0")
-    stages.pause_for_test("publish")
+    pause_for_test("publish")
     assert (tmp_path / "p").read_text() == "publish"
 
 
@@ -236,5 +239,5 @@ def test_source_tasks_retry_only_what_may_pass():
     assert tasks.extract.retries == 3 and tasks.read_watermark.retries and tasks.replay_raw.retries
     assert not (tasks.load_core.retries or tasks.publish.retries or tasks.mark_marts_stale.retries)
     assert tasks.worth_retrying(None, None, Failed(data=ConnectionError("503 from the one-stop API")))
-    assert not tasks.worth_retrying(None, None, Failed(data=stages.PipelineError("no raw zone")))
+    assert not tasks.worth_retrying(None, None, Failed(data=PipelineError("no raw zone")))
     assert not tasks.worth_retrying(None, None, Failed(data=ValueError("cannot open source")))

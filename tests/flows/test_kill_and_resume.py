@@ -29,7 +29,7 @@ from flow_cases import (
     subprocess_env,
 )
 
-from flows import stages
+from flows.stages.runs import MARTS_HEALED, MARTS_STALE
 
 
 def _wait_for(path, proc: subprocess.Popen, timeout: float) -> None:
@@ -66,7 +66,7 @@ def test_sigkill_during_publish_then_the_next_run_heals(bundles, clean_marts, pr
     # the publish transaction never committed: the previous marts, whole
     assert_same_marts(read_marts(url), before)
     runs = read_runs(url)
-    killed = runs.index[runs["status"] == stages.MARTS_STALE].tolist()
+    killed = runs.index[runs["status"] == MARTS_STALE].tolist()
     assert len(killed) == 1 and runs.loc[killed[0], "flow"] == "nightly"
 
     # the next nightly run (the flow, in this process) has nothing new to load, but
@@ -78,7 +78,7 @@ def test_sigkill_during_publish_then_the_next_run_heals(bundles, clean_marts, pr
     assert result["healed_runs"] == killed
     assert_same_marts(read_marts(url), clean_marts)
     assert_no_duplicates(url)
-    assert read_runs(url).loc[killed[0], "status"] == stages.MARTS_HEALED
+    assert read_runs(url).loc[killed[0], "status"] == MARTS_HEALED
 
     # the rerun's artifacts: counts per source and the headline indicators, nothing per dossier
     from prefect import get_client

@@ -19,7 +19,11 @@ from flow_cases import (
 )
 from helpers.warehouses import ENGINES, make_warehouse
 
-from flows import stages, tasks
+from flows import tasks
+from flows.locks import warehouse_lock
+from flows.stages.load_core import load_core
+from flows.stages.runs import MARTS_STALE, new_run
+from flows.stages.stage import stage
 from motcua.settings import Settings
 from warehouse import load, schema
 from warehouse.engine import make_engine
@@ -63,9 +67,9 @@ def test_a_load_dead_after_its_first_bucket_then_the_next_run_heals(kind, bundle
 
         # the new export, two records a bucket: several buckets, so several commits
         settings = Settings.from_env(warehouse_url=url, data_dir=data, bucket_records=2)
-        run = stages.new_run(settings, str(new))
+        run = new_run(settings, str(new))
         extracted = tasks.extract.fn(run, settings)
-        staged = stages.stage(run, settings, extracted, validate=False)
+        staged = stage(run, settings, extracted, validate=False)
         assert staged["buckets"] >= 3 and staged["records_quarantined"] == 1
         done: list[tuple[int, int]] = []
 
@@ -73,9 +77,9 @@ def test_a_load_dead_after_its_first_bucket_then_the_next_run_heals(kind, bundle
             done.append((done_buckets, changed))
             raise LoadDied
 
-        with stages.warehouse_lock(settings, run.run_id), pytest.raises(LoadDied):
+        with warehouse_lock(settings, run.run_id), pytest.raises(LoadDied):
             tasks.mark_marts_stale.fn(run, settings, staged, "test", extracted["source_name"])
-            stages.load_core(run, settings, extracted, staged, on_bucket=die_after_first)
+            load_core(run, settings, extracted, staged, on_bucket=die_after_first)
 
         # the first bucket with records was committed, the rest never ran
         ((_, changed),) = done
@@ -87,7 +91,7 @@ def test_a_load_dead_after_its_first_bucket_then_the_next_run_heals(kind, bundle
         assert {c: r for c, r in facts.items() if c not in written} == {
             c: r for c, r in before_facts.items() if c not in written}
         assert_same_marts(read_marts(url), before_marts)  # BI still reads the previous state
-        assert read_runs(url).loc[run.run_id, "status"] == stages.MARTS_STALE
+        assert read_runs(url).loc[run.run_id, "status"] == MARTS_STALE
         quarantined = _quarantine_ids(url)
         assert len(quarantined) == 1  # committed with the load's first step
 

@@ -15,7 +15,12 @@ import pandas as pd
 from flow_cases import assert_same_marts, read_marts
 from helpers.bundle import dossier, run_pipeline, write_bundle
 
-from flows import stages
+from flows.stages.extract import extract
+from flows.stages.load_core import load_core
+from flows.stages.marts import state_dir
+from flows.stages.publish import mark_marts_stale
+from flows.stages.runs import new_run
+from flows.stages.stage import stage
 from motcua.settings import Settings
 
 D1 = dossier("D1", 9, "20190308100000", intake="20190304090000", due="20190311170000", resolved="20190308100000")
@@ -50,7 +55,7 @@ def test_lost_state_and_backward_growth_recount(tmp_path):
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     run_pipeline(write_bundle(tmp_path / "n1", [D1, D2_OPEN, D3]), url, tmp_path / "var")
     settings = Settings.from_env(warehouse_url=url, data_dir=tmp_path / "var")
-    shutil.rmtree(stages._state_dir(settings))
+    shutil.rmtree(state_dir(settings))
     second = run_pipeline(write_bundle(tmp_path / "n2", [D2_DONE]), url, tmp_path / "var")
     assert second["method"] == "recount"
     # a dossier received before the coverage began: every period's carried-over may change
@@ -67,11 +72,11 @@ def test_a_run_left_unpublished_makes_the_next_one_recount(tmp_path):
     run_pipeline(write_bundle(tmp_path / "n1", [D1, D2_OPEN, D3]), url, data)
     # a run that loads the core and dies before publishing (left marts_stale)
     s = Settings.from_env(warehouse_url=url, data_dir=data)
-    run = stages.new_run(s, str(write_bundle(tmp_path / "n2", [D2_DONE])))
-    extracted = stages.extract(run, s)
-    staged = stages.stage(run, s, extracted)
-    stages.mark_marts_stale(run, s, staged)
-    stages.load_core(run, s, extracted, staged)
+    run = new_run(s, str(write_bundle(tmp_path / "n2", [D2_DONE])))
+    extracted = extract(run, s)
+    staged = stage(run, s, extracted)
+    mark_marts_stale(run, s, staged)
+    load_core(run, s, extracted, staged)
     nxt = run_pipeline(write_bundle(tmp_path / "n3", [D4]), url, data)
     assert nxt["plan"]["stale_runs"] and nxt["method"] == "recount"
     assert_same_marts(read_marts(url), _full(tmp_path, "ref", [D1, D2_DONE, D3, D4]))

@@ -31,14 +31,20 @@ from flow_cases import (
 )
 from helpers.warehouses import admin_engine, comparable, fresh_postgres_database
 
-from flows import locks, stages, tasks
+from flows import locks, tasks
+from flows.errors import PipelineError
+from flows.locks import WRITE_LOCK_NAME, _advisory_key, warehouse_lock
+from flows.stages.marts import build_marts
+from flows.stages.publish import mark_marts_stale
+from flows.stages.runs import MARTS_HEALED, MARTS_STALE, Run, new_run, note_failure, run_message
+from flows.stages.stage import stage
 from motcua.settings import Settings
 from warehouse import load, schema
 from warehouse.engine import create_schema, make_engine
 
 pytestmark = pytest.mark.postgres
 
-SESSION_KEY = stages._advisory_key(stages.WRITE_LOCK_NAME)
+SESSION_KEY = _advisory_key(WRITE_LOCK_NAME)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -99,21 +105,21 @@ def _assert_clean(url: str, clean_marts: dict) -> None:
     assert_no_duplicates(url)
 
 
-def _staged(url: str, data: Path, source: Path) -> tuple[Settings, stages.Run, dict, dict]:
+def _staged(url: str, data: Path, source: Path) -> tuple[Settings, Run, dict, dict]:
     """A run read and staged (nothing written to the warehouse yet)."""
     settings = Settings.from_env(warehouse_url=url, data_dir=data)
-    run = stages.new_run(settings, str(source))
+    run = new_run(settings, str(source))
     extracted = tasks.extract.fn(run, settings)
-    return settings, run, extracted, stages.stage(run, settings, extracted, validate=False)
+    return settings, run, extracted, stage(run, settings, extracted, validate=False)
 
 
-def _write_section(settings: Settings, run: stages.Run, extracted: dict, staged: dict) -> dict:
+def _write_section(settings: Settings, run: Run, extracted: dict, staged: dict) -> dict:
     """The write section of a run, as the flows run it (see flow_cases.run_stages)."""
-    with stages.warehouse_lock(settings, run.run_id, timeout=120):
+    with warehouse_lock(settings, run.run_id, timeout=120):
         tasks.mark_marts_stale.fn(run, settings, staged, "test", extracted["source_name"])
         tasks.load_core.fn(run, settings, extracted, staged)
         plan = tasks.plan_rebuild.fn(run, settings)
-        built = stages.build_marts(run, settings, validate=False, plan=plan)
+        built = build_marts(run, settings, validate=False, plan=plan)
         return tasks.publish.fn(run, settings, built, plan)
 
 
@@ -126,7 +132,7 @@ def test_lost_lock_session_fails_the_next_write_and_writes_nothing(bundles, clea
         data = tmp_path / "var"
         run_stages(url, data, bundles["old"])  # the previous complete state
         settings, run, extracted, staged = _staged(url, data, bundles["new"])
-        with stages.warehouse_lock(settings, run.run_id, timeout=30):  # its release must not raise either
+        with warehouse_lock(settings, run.run_id, timeout=30):  # its release must not raise either
             tasks.mark_marts_stale.fn(run, settings, staged, "test", extracted["source_name"])
             pid = _lock_session(url)
             assert locks.held_session() is not None and locks.held_session().pid == pid
@@ -136,15 +142,15 @@ def test_lost_lock_session_fails_the_next_write_and_writes_nothing(bundles, clea
             assert _advisory(url, SESSION_KEY, granted=True) == []  # anyone could take it now
             with pytest.raises(locks.WarehouseLockLost, match="load core: " + LOST) as lost:
                 tasks.load_core.fn(run, settings, extracted, staged)
-            assert isinstance(lost.value, stages.PipelineError)  # the CLI's one-line failure; never retried
+            assert isinstance(lost.value, PipelineError)  # the CLI's one-line failure; never retried
             assert "nothing of this transaction was written" in str(lost.value)
             _assert_same_contents(_contents(url), before)
 
             # recording the failure still works (it only takes the transaction lock)
-            stages.note_failure(run, settings, lost.value, "test")
+            note_failure(run, settings, lost.value, "test")
             row = read_runs(url).loc[run.run_id]
-            assert row["status"] == stages.MARTS_STALE
-            assert "write lock was lost" in stages._run_message(row["message"])["error"]
+            assert row["status"] == MARTS_STALE
+            assert "write lock was lost" in run_message(row["message"])["error"]
         assert locks.held_session() is None
 
         # the next run takes the lock, rebuilds what the failed run left stale, and ends clean
@@ -160,13 +166,13 @@ def test_a_writing_transaction_waits_for_the_transaction_lock(tmp_path):
         engine = make_engine(url)
         create_schema(engine)
         engine.dispose()
-        run = stages.new_run(settings, "waiting-writer")
+        run = new_run(settings, "waiting-writer")
         errors: list[BaseException] = []
 
         def write() -> None:
             try:
-                with stages.warehouse_lock(settings, run.run_id, timeout=30):
-                    stages.mark_marts_stale(run, settings, {"records_read": 0}, "test", "waiting-writer")
+                with warehouse_lock(settings, run.run_id, timeout=30):
+                    mark_marts_stale(run, settings, {"records_read": 0}, "test", "waiting-writer")
             except BaseException as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
@@ -190,7 +196,7 @@ def test_a_writing_transaction_waits_for_the_transaction_lock(tmp_path):
         finally:
             blocker.dispose()
         assert not errors and not writer.is_alive()
-        assert read_runs(url).loc[run.run_id, "status"] == stages.MARTS_STALE
+        assert read_runs(url).loc[run.run_id, "status"] == MARTS_STALE
         assert _advisory(url, locks.WRITE_XACT_KEY, granted=True) == []  # released with the commit
 
 
@@ -277,11 +283,11 @@ def test_lock_session_killed_during_publish_then_a_second_run_waits(bundles, cle
         assert not writer.is_alive()
 
         runs = read_runs(url)
-        first_row = stages._run_message(runs.loc[first_id, "message"])
-        assert runs.loc[first_id, "status"] == stages.MARTS_HEALED  # never completed...
+        first_row = run_message(runs.loc[first_id, "message"])
+        assert runs.loc[first_id, "status"] == MARTS_HEALED  # never completed...
         assert "rows_written" not in first_row and first_row["healed_by"] == run.run_id  # ...but healed
         assert second["published"]["healed_runs"] == [first_id]
         # the second run's first write came after the first run's paused transaction ended
-        assert dt.datetime.fromisoformat(stages._run_message(runs.loc[run.run_id, "message"])["locked_at"]) >= resumes_at
+        assert dt.datetime.fromisoformat(run_message(runs.loc[run.run_id, "message"])["locked_at"]) >= resumes_at
         assert runs.loc[run.run_id, "status"] == "completed"
         _assert_clean(url, clean_marts)

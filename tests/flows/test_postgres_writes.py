@@ -12,7 +12,7 @@ import pytest
 from flow_cases import assert_no_duplicates, read_marts, read_runs, run_stages
 from helpers.warehouses import comparable, fresh_postgres_database
 
-from flows import stages
+from flows.locks import warehouse_lock
 from motcua.settings import Settings
 
 pytestmark = pytest.mark.postgres
@@ -24,7 +24,7 @@ def test_postgres_advisory_lock_and_partitions(bundles, clean_marts, tmp_path):
         spans: list[tuple[float, float]] = []
 
         def hold(name: str) -> None:
-            with stages.warehouse_lock(settings, name, timeout=30) as kind:
+            with warehouse_lock(settings, name, timeout=30) as kind:
                 assert kind == "postgresql-advisory"
                 start = time.monotonic()
                 time.sleep(0.3)

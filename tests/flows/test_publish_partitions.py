@@ -33,9 +33,11 @@ from flow_cases import (
 )
 from helpers.bundle import procedure, write_bundle
 
-from flows import stages
+from flows.stages.runs import MARTS_HEALED, MARTS_STALE, source_name
+from transforms.partitions import merge_intervals, partition_mask
 from warehouse import schema
 from warehouse.engine import make_engine
+from warehouse.reads import partition_clause
 
 TAMPERED = 999
 RES = schema.dossier_resolution.name
@@ -72,7 +74,7 @@ def scenario(bundles, tmp_path_factory):
     assert run_stages(url, data, new_copy, stop_after_load=True) is None
     steps["killed_marts"] = read_marts(url)
     steps["killed_runs"] = read_runs(url)
-    raw_name = stages.source_name(str(new_copy))
+    raw_name = source_name(str(new_copy))
     shutil.rmtree(new_copy)
     days = (dt.date.today() - dt.timedelta(days=1), dt.date.today())  # the extraction date, even at midnight
     steps["replay"] = run_stages(url, data, raw_name, replay=days, ranges=[days])
@@ -98,7 +100,7 @@ def test_first_run_builds_every_period(scenario):
 def test_killed_between_load_and_publish_keeps_previous_marts(scenario):
     assert_same_marts(scenario["killed_marts"], scenario["old_marts"])
     runs = scenario["killed_runs"]
-    assert (runs["status"] == stages.MARTS_STALE).sum() == 1
+    assert (runs["status"] == MARTS_STALE).sum() == 1
 
 
 def test_replay_heals_the_killed_run_and_equals_a_clean_run(scenario, clean_marts):
@@ -109,7 +111,7 @@ def test_replay_heals_the_killed_run_and_equals_a_clean_run(scenario, clean_mart
     assert replay["published"]["healed_runs"] == replay["plan"]["stale_runs"]
     assert_same_marts(scenario["replay_marts"], clean_marts)
     runs = scenario["replay_runs"]
-    assert set(runs["status"]) == {"completed", stages.MARTS_HEALED}
+    assert set(runs["status"]) == {"completed", MARTS_HEALED}
 
 
 def test_rerun_without_changes_rewrites_nothing(scenario, clean_marts):
@@ -133,11 +135,11 @@ def test_catalogue_change_rebuilds_every_partition(scenario, clean_marts):
 
 def test_merge_intervals():
     d = dt.date
-    assert stages.merge_intervals([(d(2019, 3, 1), d(2019, 3, 5)), (d(2019, 3, 6), d(2019, 3, 9)),
+    assert merge_intervals([(d(2019, 3, 1), d(2019, 3, 5)), (d(2019, 3, 6), d(2019, 3, 9)),
                                    (d(2019, 1, 1), None), (d(2018, 1, 1), d(2018, 2, 1))]) == [
         (d(2018, 1, 1), d(2018, 2, 1)), (d(2019, 1, 1), None)]
-    assert stages.merge_intervals([]) == []
-    assert stages.merge_intervals([(None, d(2019, 1, 1)), (d(2019, 1, 2), d(2019, 2, 1))]) == [(None, d(2019, 2, 1))]
+    assert merge_intervals([]) == []
+    assert merge_intervals([(None, d(2019, 1, 1)), (d(2019, 1, 2), d(2019, 2, 1))]) == [(None, d(2019, 2, 1))]
 
 
 def test_partition_clause_matches_the_pandas_mask(scenario):
@@ -147,10 +149,10 @@ def test_partition_clause_matches_the_pandas_mask(scenario):
     engine = make_engine(scenario["url"])
     with engine.connect() as conn:
         keys = conn.execute(sa.select(t.c.period_type, t.c.period_start)
-                            .where(stages._partition_clause(t, intervals)).distinct()).all()
+                            .where(partition_clause(t, intervals)).distinct()).all()
     engine.dispose()
     df = scenario["renamed_marts"][RES]
-    picked = df[stages._partition_mask(df, intervals)][["period_type", "period_start"]].drop_duplicates()
+    picked = df[partition_mask(df, intervals)][["period_type", "period_start"]].drop_duplicates()
     assert {(a, pd.Timestamp(b)) for a, b in keys} == {(a, pd.Timestamp(b)) for a, b in picked.itertuples(index=False)}
     assert {(a, pd.Timestamp(b).strftime("%Y-%m")) for a, b in keys} >= {("month", "2019-03"), ("year", "2019-01"),
                                                                           ("month", "2020-01"), ("year", "2020-01")}

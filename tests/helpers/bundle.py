@@ -83,19 +83,24 @@ def run_pipeline(source: Path | str, warehouse_url: str, data_dir: Path, validat
     """All stages in-process, in the flow's order, without Prefect (the flow is tested
     on its own): partitions planned, marts by delta when the kept state allows.
     ``validate=False`` skips the expectation suites (faster; for tests of loading)."""
-    from flows import stages
+    from flows.stages.extract import extract
+    from flows.stages.load_core import load_core, read_watermark
+    from flows.stages.marts import build_marts
+    from flows.stages.publish import mark_marts_stale, plan_rebuild, publish
+    from flows.stages.runs import new_run
+    from flows.stages.stage import stage
     from motcua.settings import Settings
 
     s = Settings.from_env(warehouse_url=warehouse_url, data_dir=data_dir, **settings)
-    run = stages.new_run(s, str(source))
-    since = stages.read_watermark(s, str(source)) if incremental else None
-    extracted = stages.extract(run, s, since)
-    staged = stages.stage(run, s, extracted, validate=validate)
-    stages.mark_marts_stale(run, s, staged)
-    loaded = stages.load_core(run, s, extracted, staged)
-    plan = stages.plan_rebuild(run, s)
-    built = stages.build_marts(run, s, validate=validate, plan=plan)
-    stages.publish(run, s, built, plan)
+    run = new_run(s, str(source))
+    since = read_watermark(s, str(source)) if incremental else None
+    extracted = extract(run, s, since)
+    staged = stage(run, s, extracted, validate=validate)
+    mark_marts_stale(run, s, staged)
+    loaded = load_core(run, s, extracted, staged)
+    plan = plan_rebuild(run, s)
+    built = build_marts(run, s, validate=validate, plan=plan)
+    publish(run, s, built, plan)
     return {"staged": staged, "loaded": loaded, "marts": built["rows"], "run_id": run.run_id, "plan": plan,
             "method": built["method"]}
 

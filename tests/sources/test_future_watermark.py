@@ -89,7 +89,7 @@ def test_future_stamp_from_the_database_does_not_stop_the_next_night(tmp_path, m
 
 def test_a_watermark_stored_in_the_future_is_healed(tmp_path):
     """A warehouse whose watermark an earlier release already set to 2099 reads again."""
-    from flows import stages
+    from flows.stages.load_core import read_watermark
     from motcua.settings import Settings
     from warehouse import schema
     from warehouse.engine import make_engine
@@ -107,7 +107,7 @@ def test_a_watermark_stored_in_the_future_is_healed(tmp_path):
         finally:
             engine.dispose()
         s = Settings.from_env(warehouse_url=url, data_dir=tmp_path / "var")
-        assert stages.read_watermark(s, source) <= _local_now()
+        assert read_watermark(s, source) <= _local_now()
     bundle = write_bundle(tmp_path / "night1", _second_night(_first_night(), _local_now()))
     # same address as the first night, so the same source_state row
     with Simulator(bundle, port=port, seed=1) as sim:

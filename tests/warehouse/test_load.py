@@ -241,7 +241,7 @@ def test_upsert_on_a_fact_table_replaces_by_its_grain(warehouse_url):  # noqa: F
 def test_duckdb_facts_stream_in_one_pass_of_bounded_chunks(tmp_path):
     """core.fct_dossier read chunk by chunk on DuckDB: every row once, no chunk over the
     size, the same dtypes as one read, and the connection free for queries in between."""
-    from flows.stages import iter_fct
+    from warehouse.reads import iter_fct
 
     engine = make_engine(f"duckdb:///{tmp_path / 'w.duckdb'}")
     create_schema(engine)
