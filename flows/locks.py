@@ -40,7 +40,6 @@ import contextvars
 import datetime as dt
 import hashlib
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -164,7 +163,6 @@ def write_step(conn: sa.Connection, what: str, *, check: bool = True) -> Iterato
 WRITE_LOCK_NAME = "motcua-warehouse-writes"
 """One name for the warehouse's write lock: the Prefect global concurrency limit and
 the database lock (PostgreSQL advisory lock key derived from it)."""
-DEFAULT_LOCK_TIMEOUT = 6 * 3600.0
 
 _PROCESS_LOCKS: dict[str, threading.Lock] = {}
 _PROCESS_LOCKS_GUARD = threading.Lock()
@@ -176,11 +174,9 @@ class WarehouseLockTimeout(PipelineError):
 
 def lock_timeout() -> float:
     """Seconds a run waits for the warehouse (``MOTCUA_LOCK_TIMEOUT_SECONDS``, default 6 h)."""
-    value = os.environ.get("MOTCUA_LOCK_TIMEOUT_SECONDS")
-    try:
-        return float(value) if value else DEFAULT_LOCK_TIMEOUT
-    except ValueError as exc:
-        raise PipelineError(f"MOTCUA_LOCK_TIMEOUT_SECONDS must be a number, got {value!r}") from exc
+    from motcua.settings import Settings
+
+    return Settings.from_env().lock_timeout_seconds
 
 
 def is_locked_error(exc: BaseException) -> bool:

@@ -41,7 +41,6 @@ Which lock applies when (see docs/prefect.md):
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from zoneinfo import ZoneInfo
@@ -79,7 +78,7 @@ def settings_for(warehouse: str | None = None, data_dir: str | None = None,
 def resolve_source(source: str | None) -> str:
     """The source given (never with a password in clear: see the module docstring), else
     ``MOTCUA_SOURCE`` (read at run time, never stored in a deployment); redacted."""
-    value = check_parameter("source", source) or os.environ.get("MOTCUA_SOURCE")
+    value = check_parameter("source", source) or Settings.from_env().source
     if not value:
         raise SettingsError("no source: pass --source / the `source` parameter, or set MOTCUA_SOURCE")
     return conceal(value)  # type: ignore[return-value]
@@ -131,10 +130,7 @@ def progress(step: str, detail: str = "") -> None:
 def write_limit_mode() -> str:
     """``MOTCUA_WRITE_LIMIT``: ``auto`` (default: the Prefect limit when an API URL is
     configured), ``on`` (always; an error without a server) or ``off`` (database lock only)."""
-    mode = (os.environ.get("MOTCUA_WRITE_LIMIT") or "auto").strip().lower()
-    if mode not in ("auto", "on", "off"):
-        raise SettingsError(f"MOTCUA_WRITE_LIMIT must be auto, on or off, got {mode!r}")
-    return mode
+    return Settings.from_env().write_limit
 
 
 def prefect_api_url() -> str | None:

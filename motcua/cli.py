@@ -36,6 +36,15 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Every setting (from :func:`motcua.settings.describe`), after the commands."""
+        from motcua.settings import SECRET_DESCRIPTIONS, describe
+
+        rows = [(name, (f"[{default}] " if default else "") + text) for name, default, text in describe()]
+        rows += list(SECRET_DESCRIPTIONS.items())
+        with formatter.section("Settings (environment variables or a .env file; see .env.example)"):
+            formatter.write_dl(rows)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 

@@ -26,7 +26,6 @@ results, artifacts and logs, so the password must never reach them. The rule:
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from urllib.parse import quote, quote_plus
 
@@ -35,10 +34,6 @@ MASK = "***"
 SECRET_QUERY_KEYS = frozenset({"password", "passwd", "pwd", "sslpassword", "token", "access_token", "api_key",
                                "apikey", "secret", "client_secret"})
 """Query parameters whose value is a secret (case-insensitive)."""
-URL_VARIABLES = ("MOTCUA_WAREHOUSE_URL", "MOTCUA_SOURCE")
-"""Environment variables that may hold a full URL with its password (a worker's)."""
-SECRET_VARIABLES = ("MOTCUA_PSEUDONYM_KEY", "MOTCUA_SOURCE_TOKEN")
-"""Environment variables whose values are secrets themselves (scrubbed from texts)."""
 SECRET_BLOCKS = ("motcua-warehouse-url", "motcua-source")
 """Prefect Secret blocks that may hold a full URL (see :func:`reveal`)."""
 MIN_SECRET_LENGTH = 4
@@ -157,12 +152,10 @@ def reveal(value: str) -> str:
         real = _REAL.get(value)
     if real is not None or not is_redacted(value):
         return real or value
-    from motcua.settings import SettingsError, _load_dotenv
+    from motcua.settings import SettingsError, url_values
 
-    _load_dotenv()
-    for name in URL_VARIABLES:
-        env = os.environ.get(name)
-        if env and redact_url(env) == value:
+    for env in url_values():  # the worker's MOTCUA_WAREHOUSE_URL / MOTCUA_SOURCE
+        if redact_url(env) == value:
             conceal(env)
             return env
     if _prefect_api_configured():
@@ -194,7 +187,9 @@ def check_parameter(name: str, value: str | None) -> str | None:
 def _known_secrets() -> list[str]:
     with _LOCK:
         found = set(_SECRETS)
-    found |= {os.environ[v] for v in SECRET_VARIABLES if os.environ.get(v)}
+    from motcua.settings import secret_values
+
+    found |= secret_values()
     forms = set()
     for s in found:
         if len(s) >= MIN_SECRET_LENGTH:

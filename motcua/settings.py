@@ -1,9 +1,12 @@
 """One typed settings object, read from ``MOTCUA_*`` environment variables (and a
-``.env`` file in the working folder, if present; see ``.env.example``).
+``.env`` file in the working folder, if present; see ``.env.example``), parsed from each
+field's annotation by pydantic-settings. This module is the only place that reads a
+``MOTCUA_`` variable (``tests/test_settings.py`` holds the tree to that).
 
-Secrets (the pseudonymisation key, source tokens) are read at run time and never
-written to logs, artifacts or ``prefect.yaml``. A warehouse URL's password is kept out
-of the settings object itself: :attr:`Settings.warehouse_url` is always the redacted URL
+Secrets (the pseudonymisation key, source tokens, URL passwords) are not fields: they are
+read at run time by the functions below and never written to logs, artifacts or
+``prefect.yaml``. A URL's password is kept out of the settings object itself:
+:attr:`Settings.warehouse_url` and :attr:`Settings.source` are always the redacted URL
 (``user:***@``; see :mod:`motcua.redact`), so printing, logging or serialising the
 settings (as Prefect does with task and subflow parameters) shows no password; the real
 URL is looked up only when a connection is opened (:func:`warehouse.engine.make_engine`).
@@ -12,10 +15,25 @@ URL is looked up only when a connection is opened (:func:`warehouse.engine.make_
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from motcua.redact import conceal
+
+PREFIX = "MOTCUA_"
+SECRET_DESCRIPTIONS = {
+    "MOTCUA_PSEUDONYM_KEY": "REQUIRED secret key for applicant pseudonyms (HMAC-SHA256; or a Prefect Secret "
+                            "block 'motcua-pseudonym-key'); keep it stable",
+    "MOTCUA_SOURCE_TOKEN": "bearer token for the one-stop system's HTTP API, if it has one",
+}
+SECRET_VARIABLES = tuple(SECRET_DESCRIPTIONS)
+"""Variables whose values are secrets: never a field, never shown."""
+URL_VARIABLES = ("MOTCUA_WAREHOUSE_URL", "MOTCUA_SOURCE")
+"""Variables that may hold a URL with a password (the real URL behind a redacted one)."""
+_URL_FIELDS = ("warehouse_url", "source")
 
 
 class SettingsError(ValueError):
@@ -33,94 +51,133 @@ def _load_dotenv(path: Path = Path(".env")) -> None:
         os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Pipeline settings. Environment variable = ``MOTCUA_`` + upper-case field name.
+class Settings(BaseSettings):
+    """Pipeline settings. Environment variable = ``MOTCUA_`` + upper-case field name; an
+    empty variable is unset.
 
-    ``warehouse_url`` holds the URL as shown (its password, if any, as ``***``: see
-    :func:`motcua.redact.conceal`), whatever it was built from."""
+    ``warehouse_url`` and ``source`` hold the URL as shown (its password, if any, as
+    ``***``: see :func:`motcua.redact.conceal`), whatever they were built from."""
 
-    warehouse_url: str = field(default="duckdb:///var/warehouse.duckdb",
-                               metadata={"help": "SQLAlchemy URL of the warehouse"})
-    data_dir: Path = field(default=Path("var"), metadata={"help": "raw zone, run folders and reports live here"})
-    quarantine_threshold: float = field(default=0.05, metadata={
-        "help": "a run fails when more than this share of the records read is quarantined"})
-    calendar_overrides: Path | None = field(default=None, metadata={
-        "help": "CSV agency_code,date,kind(off|work) of extra days off / working days"})
-    raw_retention_days: int = field(default=400, metadata={"help": "days the raw landing zone keeps files"})
-    batch_records: int = field(default=100_000, metadata={"help": "records per processing batch"})
-    shard_records: int = field(default=1_000_000, metadata={
-        "help": "raw records per staging shard (the unit of parallel work)"})
-    bucket_records: int = field(default=125_000, metadata={
-        "help": "records per load bucket (load memory is bounded by one bucket)"})
-    workers: int = field(default=0, metadata={
-        "help": "processes that stage the shards of a run (0: one per core; 1: in this process)"})
-    dask: str | None = field(default=None, metadata={
-        "help": "stage shards on Dask: a scheduler address (tcp://host:8786), or local[:N] for a "
-                "LocalCluster of N worker processes; unset: in this process"})
-    max_record_bytes: int = field(default=1 << 20, metadata={
-        "help": "a record (line, sheet row, API item, database row) over this many bytes is quarantined "
-                "(record_too_large), never held whole"})
-    max_file_bytes: int = field(default=1 << 30, metadata={
-        "help": "a file or HTTP response read whole (CSV, XLSX part, legacy-encoded JSONL, API page) over "
-                "this many bytes stops the run"})
-    max_compression_ratio: int = field(default=100, metadata={
-        "help": "a compressed file (.jsonl.gz, XLSX part) expanding to more than this many times its size "
-                "(and this many MiB) stops the run: a decompression bomb; 0: no limit"})
-    http_max_empty_pages: int = field(default=3, metadata={
-        "help": "the HTTP source ends a pass after this many consecutive empty pages before the last "
-                "page the server announced (with a warning)"})
+    model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, frozen=True, extra="ignore",
+                                      validate_default=True)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "warehouse_url", conceal(self.warehouse_url))
+    warehouse_url: str = Field("duckdb:///var/warehouse.duckdb", description="SQLAlchemy URL of the warehouse")
+    data_dir: Path = Field(Path("var"), description="raw zone, run folders and reports live here")
+    source: str | None = Field(None, description=(
+        "the default source (bundle folder, http(s):// API, database URL) when a command or the nightly "
+        "deployment is given none; read at run time, so no secret sits in prefect.yaml"))
+    quarantine_threshold: float = Field(0.05, ge=0, le=1, description=(
+        "a run fails when more than this share of the records read is quarantined"))
+    calendar_overrides: Path | None = Field(None, description=(
+        "CSV agency_code,date,kind(off|work) of extra days off / working days"))
+    raw_retention_days: int = Field(400, description="days the raw landing zone keeps files")
+    batch_records: int = Field(100_000, ge=1, description="records per processing batch")
+    shard_records: int = Field(1_000_000, ge=1, description="raw records per staging shard (the unit of parallel work)")
+    bucket_records: int = Field(125_000, ge=1, description=(
+        "records per load bucket (load memory is bounded by one bucket)"))
+    workers: int = Field(0, ge=0, description=(
+        "processes that stage the shards of a run (0: one per core; 1: in this process)"))
+    dask: str | None = Field(None, description=(
+        "stage shards on Dask: a scheduler address (tcp://host:8786), or local[:N] for a LocalCluster of N "
+        "worker processes; unset: in this process"))
+    lock_timeout_seconds: float = Field(6 * 3600.0, gt=0, description=(
+        "seconds a run waits for another run's warehouse write lock"))
+    write_limit: Literal["auto", "on", "off"] = Field("auto", description=(
+        "the Prefect global concurrency limit for writes: auto (when PREFECT_API_URL is set), on (always; "
+        "an error without a server) or off (the database lock only)"))
+    duckdb_memory_limit: str | None = Field(None, description=(
+        "cap on DuckDB's own memory (e.g. 1GB; default: DuckDB's, 80 % of the RAM)"))
+    duckdb_threads: int | None = Field(None, ge=1, description="DuckDB's threads (default: one per core)")
+    http_page_size: int | None = Field(None, ge=1, description=(
+        "items per page asked of the HTTP source (default: the source's own)"))
+    max_record_bytes: int = Field(1 << 20, ge=1, description=(
+        "a record (line, sheet row, API item, database row) over this many bytes is quarantined "
+        "(record_too_large), never held whole"))
+    max_file_bytes: int = Field(1 << 30, ge=1, description=(
+        "a file or HTTP response read whole (CSV, XLSX part, legacy-encoded JSONL, API page) over this many "
+        "bytes stops the run"))
+    max_compression_ratio: int = Field(100, ge=0, description=(
+        "a compressed file (.jsonl.gz, XLSX part) expanding to more than this many times its size (and this "
+        "many MiB) stops the run: a decompression bomb; 0: no limit"))
+    http_max_empty_pages: int = Field(3, ge=1, description=(
+        "the HTTP source ends a pass after this many consecutive empty pages before the last page the "
+        "server announced (with a warning)"))
+
+    @field_validator(*_URL_FIELDS)
+    @classmethod
+    def _concealed(cls, value: str | None) -> str | None:
+        return None if value is None else conceal(value)  # type: ignore[return-value]
+
+    @field_validator("write_limit", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
+        """The settings from the environment (and ``.env``), ``overrides`` that are not
+        None taking precedence; a :class:`SettingsError` naming the variable when one is
+        invalid."""
         _load_dotenv()
-        values: dict[str, object] = {}
-        for f in fields(cls):
-            env = os.environ.get(f"MOTCUA_{f.name.upper()}")
-            if env is None or env == "":
-                continue
-            if f.name in ("data_dir", "calendar_overrides"):
-                values[f.name] = Path(env)
-            elif f.name == "quarantine_threshold":
-                try:
-                    values[f.name] = float(env)
-                except ValueError as exc:
-                    raise SettingsError(f"MOTCUA_QUARANTINE_THRESHOLD must be a number, got {env!r}") from exc
-            elif f.name in ("raw_retention_days", "batch_records", "shard_records", "bucket_records", "workers",
-                            "max_record_bytes", "max_file_bytes", "max_compression_ratio", "http_max_empty_pages"):
-                try:
-                    values[f.name] = int(env)
-                except ValueError as exc:
-                    raise SettingsError(f"MOTCUA_{f.name.upper()} must be an integer, got {env!r}") from exc
-            else:
-                values[f.name] = env
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        for name in ("data_dir", "calendar_overrides"):  # a folder given as text (CLI, flow parameter)
-            if isinstance(values.get(name), str):
-                values[name] = Path(values[name])  # type: ignore[arg-type]
-        s = cls(**values)  # type: ignore[arg-type]
-        if not 0 <= s.quarantine_threshold <= 1:
-            raise SettingsError(f"quarantine threshold must be between 0 and 1, got {s.quarantine_threshold}")
-        for name in ("batch_records", "shard_records", "bucket_records", "max_record_bytes", "max_file_bytes",
-                     "http_max_empty_pages"):
-            if getattr(s, name) < 1:
-                raise SettingsError(f"MOTCUA_{name.upper()} must be at least 1, got {getattr(s, name)}")
-        if s.max_compression_ratio < 0:
-            raise SettingsError(f"MOTCUA_MAX_COMPRESSION_RATIO must be 0 (no limit) or more, got {s.max_compression_ratio}")
-        if s.workers < 0:
-            raise SettingsError(f"MOTCUA_WORKERS must be 0 (one per core) or more, got {s.workers}")
-        return s
+        try:
+            return cls(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise SettingsError(_explain(exc)) from None
+
+
+def _explain(exc: ValidationError) -> str:
+    out = []
+    for err in exc.errors():
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        shown = "" if name in _URL_FIELDS else f", got {err.get('input')!r}"
+        out.append(f"{PREFIX}{name.upper()}: {err['msg']}{shown}")
+    return "; ".join(out)
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """Every setting as (variable, default, description), for ``--help`` and ``.env.example``."""
+    rows = []
+    for name, f in Settings.model_fields.items():
+        default = "" if f.default is None else str(f.default)
+        rows.append((f"{PREFIX}{name.upper()}", default, f.description or ""))
+    return rows
+
+
+def secret(name: str) -> str | None:
+    """The secret ``MOTCUA_<NAME>`` (``pseudonym_key``, ``source_token``), read at run
+    time (after ``.env``), or None when unset or empty. Never a field of :class:`Settings`."""
+    variable = PREFIX + name.upper()
+    if variable not in SECRET_VARIABLES:
+        raise KeyError(f"{variable} is not a secret setting")
+    _load_dotenv()
+    return os.environ.get(variable) or None
+
+
+def secret_values() -> set[str]:
+    """The values of the secret variables that are set (for redaction)."""
+    return {v for v in (os.environ.get(n) for n in SECRET_VARIABLES) if v}
+
+
+def url_values() -> list[str]:
+    """The URLs the URL variables hold (the real ones, passwords included): only for
+    :func:`motcua.redact.reveal`, which matches a redacted URL to its original."""
+    _load_dotenv()
+    return [v for v in (os.environ.get(n) for n in URL_VARIABLES) if v]
+
+
+def pause_hook() -> tuple[str | None, str | None, float]:
+    """The test hook (inert in production): ``MOTCUA_TEST_PAUSE_AT`` (a stage's name),
+    ``MOTCUA_TEST_PAUSE_FILE`` and ``MOTCUA_TEST_PAUSE_SECONDS`` (default 600)."""
+    return (os.environ.get("MOTCUA_TEST_PAUSE_AT"), os.environ.get("MOTCUA_TEST_PAUSE_FILE"),
+            float(os.environ.get("MOTCUA_TEST_PAUSE_SECONDS") or 600))
+
 
 
 def pseudonym_key() -> bytes:
     """The HMAC key for applicant pseudonyms: ``MOTCUA_PSEUDONYM_KEY``, else a Prefect
     Secret block named ``motcua-pseudonym-key``. Missing or empty is an error, never an
     empty key."""
-    _load_dotenv()
-    value = os.environ.get("MOTCUA_PSEUDONYM_KEY")
+    value = secret("pseudonym_key")
     if not value:
         try:
             from prefect.blocks.system import Secret

@@ -7,7 +7,6 @@ credential in prefect.yaml."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -19,7 +18,7 @@ from click.testing import CliRunner
 
 from motcua import redact
 from motcua.cli import main
-from motcua.settings import Settings, SettingsError
+from motcua.settings import URL_VARIABLES, Settings, SettingsError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,7 +30,7 @@ def password() -> str:
 
 @pytest.fixture(autouse=True)
 def _no_url_variables(monkeypatch):
-    for name in redact.URL_VARIABLES:
+    for name in URL_VARIABLES:
         monkeypatch.delenv(name, raising=False)
 
 
@@ -67,7 +66,7 @@ def test_conceal_and_reveal(password, monkeypatch):
 
 def test_settings_and_runs_hold_no_password(password, tmp_path):
     """What Prefect does with task and subflow parameters (fastapi's jsonable_encoder,
-    see prefect.flows.Flow.serialize_parameters), repr, asdict and flow results."""
+    see prefect.flows.Flow.serialize_parameters), repr, model_dump and flow results."""
     from fastapi.encoders import jsonable_encoder
 
     from flows.stages import runs
@@ -76,11 +75,12 @@ def test_settings_and_runs_hold_no_password(password, tmp_path):
 
     real = f"postgresql+psycopg://motcua:{password}@127.0.0.1:1/wh"
     source = f"mysql+pymysql://reader:{password}@127.0.0.1:1/motcua?charset=utf8mb4"
-    settings = Settings.from_env(warehouse_url=real, data_dir=tmp_path)
+    settings = Settings.from_env(warehouse_url=real, data_dir=tmp_path, source=source)
     run = Run("r1", tmp_path, source, real, dt.datetime(2024, 1, 1))
     assert settings.warehouse_url == "postgresql+psycopg://motcua:***@127.0.0.1:1/wh"
+    assert settings.source == run.source
     assert run.source == "mysql+pymysql://reader:***@127.0.0.1:1/motcua?charset=utf8mb4"
-    for shown in (repr(settings), str(dataclasses.asdict(settings)), str(jsonable_encoder(settings)),
+    for shown in (repr(settings), str(settings.model_dump()), settings.model_dump_json(), str(jsonable_encoder(settings)),
                   repr(run), str(run.as_dict()), str(jsonable_encoder({"run": run, "settings": settings}))):
         assert password not in shown and "***" in shown
     # the password comes back only where a connection opens, and SQLAlchemy hides it too

@@ -113,8 +113,10 @@ def _owner_only_files(db: Path, created: list[bool]) -> None:
 
 
 def _duckdb_config() -> dict[str, str]:
-    return {k: v for k, v in (("memory_limit", os.environ.get("MOTCUA_DUCKDB_MEMORY_LIMIT")),
-                              ("threads", os.environ.get("MOTCUA_DUCKDB_THREADS"))) if v}
+    from motcua.settings import Settings
+
+    s = Settings.from_env()
+    return {k: str(v) for k, v in (("memory_limit", s.duckdb_memory_limit), ("threads", s.duckdb_threads)) if v}
 
 
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
@@ -158,7 +160,7 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
     missing, and a file this engine creates is owner-only (0600), its WAL too: it holds
     ``audit.quarantine``'s raw records (personal data). A DuckDB warehouse takes
     ``MOTCUA_DUCKDB_MEMORY_LIMIT`` (e.g. ``1GB``; DuckDB's default is 80 % of the RAM) and
-    ``MOTCUA_DUCKDB_THREADS`` from the environment. ``url`` may be redacted (``user:***@``):
+    ``MOTCUA_DUCKDB_THREADS`` (:class:`motcua.settings.Settings`). ``url`` may be redacted (``user:***@``):
     its password is found by :func:`motcua.redact.reveal`, here and nowhere earlier."""
     from motcua.redact import redact_url, reveal
 

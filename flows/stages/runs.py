@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from flows import locks
 from motcua.redact import conceal, redact_url, reveal, scrub
-from motcua.settings import Settings, pseudonym_key
+from motcua.settings import Settings, pause_hook, pseudonym_key
 from warehouse import schema
 from warehouse.engine import make_engine
 from warehouse.engine import private_dir as _private_dir
@@ -168,9 +168,9 @@ def pause_for_test(stage_name: str) -> None:
     """Test hook, inert in production: when ``MOTCUA_TEST_PAUSE_AT`` names this stage,
     write the stage's name to ``MOTCUA_TEST_PAUSE_FILE`` (if set) and sleep
     ``MOTCUA_TEST_PAUSE_SECONDS`` (default 600) so that a test can kill the run there."""
-    if os.environ.get("MOTCUA_TEST_PAUSE_AT") != stage_name:
+    at, marker, seconds = pause_hook()
+    if at != stage_name:
         return
-    marker = os.environ.get("MOTCUA_TEST_PAUSE_FILE")
     if marker:
         Path(marker).write_text(stage_name, encoding="utf-8")
-    time.sleep(float(os.environ.get("MOTCUA_TEST_PAUSE_SECONDS", "600")))
+    time.sleep(seconds)

@@ -119,12 +119,12 @@ def open_source(spec: str, limits: Limits | None = None, **options: object) -> S
 
         return ReplaySource(spec[4:], **options)  # type: ignore[arg-type]
     if spec.startswith(("http://", "https://")):
-        import os
-
+        from motcua.settings import Settings
         from motcua.sources.http import HttpSource
 
-        if os.environ.get("MOTCUA_HTTP_PAGE_SIZE"):
-            options.setdefault("page_size", int(os.environ["MOTCUA_HTTP_PAGE_SIZE"]))
+        page_size = Settings.from_env().http_page_size
+        if page_size:
+            options.setdefault("page_size", page_size)
         return HttpSource(spec, limits=limits, **options)  # type: ignore[arg-type]
     if "://" in spec:
         from motcua.sources.database import DatabaseSource

@@ -49,7 +49,6 @@ import email.utils
 import hashlib
 import json
 import logging
-import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -58,6 +57,7 @@ from typing import Any
 import httpx
 import pandas as pd
 
+from motcua.settings import secret
 from motcua.sources.base import (
     AGENCY_COLUMNS,
     PROCEDURE_COLUMNS,
@@ -72,6 +72,7 @@ from motcua.sources.spreadsheet import contract_stamp, shift_stamp
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "MOTCUA_SOURCE_TOKEN"
+"""Where the bearer token is read (by :func:`motcua.settings.secret`)."""
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
@@ -136,7 +137,7 @@ class HttpSource:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.url = url.rstrip("/")
-        self._token = token if token is not None else (os.environ.get(TOKEN_ENV) or None)
+        self._token = token if token is not None else secret("source_token")
         self.page_size = page_size
         self.timeout = timeout
         self.max_retries = max_retries

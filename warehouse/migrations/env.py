@@ -15,7 +15,6 @@ runs starting at once). Autogenerate compares only the ``core``, ``mart`` and
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import sqlalchemy as sa
@@ -28,9 +27,18 @@ from warehouse.schema import MART_VIEWS, SCHEMAS, metadata
 config = context.config
 
 
+def _from_settings() -> str | None:
+    """MOTCUA_WAREHOUSE_URL (the real URL behind the redacted one), when it is set."""
+    from motcua.redact import reveal
+    from motcua.settings import Settings
+
+    settings = Settings.from_env()
+    return reveal(settings.warehouse_url) if "warehouse_url" in settings.model_fields_set else None
+
+
 def _url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url") \
-        or os.environ.get("MOTCUA_WAREHOUSE_URL")
+        or _from_settings()
     if not url:
         raise RuntimeError("no warehouse URL: pass -x url=…, set sqlalchemy.url or MOTCUA_WAREHOUSE_URL")
     return url
