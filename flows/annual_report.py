@@ -21,24 +21,6 @@ def default_report_year(today: dt.date, convention: str) -> int:
     return today.year - 1
 
 
-def render_report(tables: object, out_dir: Path, render: str = "csv") -> list[Path]:
-    """Write the report's files and return their paths.
-
-    ``render="full"`` (the default) hands the tables to :func:`motcua.report.write_report`
-    (XLSX, HTML, CSV/Parquet of every table, the drafted paragraph); ``render="csv"``
-    writes only tables 1–2 as CSV through :func:`motcua.reporting.write_csv`.
-    """
-    if render == "full":
-        from motcua.report import write_report
-
-        return sorted(set(write_report(tables, out_dir).values()))  # type: ignore[arg-type]
-    if render != "csv":
-        raise ValueError(f"render must be 'csv' or 'full', got {render!r}")
-    from motcua import reporting
-
-    return reporting.write_csv(tables, out_dir)
-
-
 @flow(name="annual_report", log_prints=False)
 def annual_report(year: int | None = None, convention: Literal["calendar", "decree09"] = "calendar",
                   agency: str | None = None, render: Literal["csv", "full"] = "full",
@@ -51,7 +33,7 @@ def annual_report(year: int | None = None, convention: Literal["calendar", "decr
         convention: ``calendar`` (1 January – 31 December) or ``decree09`` (Decree
             09/2019/NĐ-CP: 15 December of the year before – 14 December).
         agency: report for this agency and every agency under it (default: all).
-        render: ``csv`` (tables 1–2) or ``full`` (the complete report; see render_report).
+        render: ``csv`` (tables 1–2) or ``full`` (the complete report; see :func:`motcua.reporting.render_report`).
         warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL),
             without a password in clear (Prefect stores parameters): redacted (``user:***@``) or none; see
             :mod:`flows.pipeline`.

@@ -122,12 +122,11 @@ def headline_indicators(settings: Settings, year: int | None = None) -> dict:
 def write_annual_report(settings: Settings, year: int, convention: str, agency: str | None, out_dir: str,
                         render: str = "csv") -> dict:
     """Compute the year's report tables from the warehouse and write them."""
-    from flows.annual_report import render_report
     from motcua import reporting
 
     tables = with_warehouse_retry(
         lambda: reporting.build_report(settings.warehouse_url, year, convention, agency), settings)
-    paths = render_report(tables, Path(out_dir), render)
+    paths = reporting.render_report(tables, Path(out_dir), render)
     return {"year": year, "convention": convention, "agency": agency,
             "period_start": str(tables.period_start), "period_end": str(tables.period_end),  # type: ignore[attr-defined]
             "files": [str(p) for p in paths],

@@ -152,7 +152,7 @@ def reveal(value: str) -> str:
         real = _REAL.get(value)
     if real is not None or not is_redacted(value):
         return real or value
-    from motcua.settings import SettingsError, url_values
+    from motcua.settings.environment import SettingsError, url_values
 
     for env in url_values():  # the worker's MOTCUA_WAREHOUSE_URL / MOTCUA_SOURCE
         if redact_url(env) == value:
@@ -174,7 +174,7 @@ def check_parameter(name: str, value: str | None) -> str | None:
     raise :class:`motcua.settings.SettingsError` if it does (the message shows the URL
     redacted); return it otherwise."""
     if has_secret(value):
-        from motcua.settings import SettingsError
+        from motcua.settings.environment import SettingsError
 
         raise SettingsError(
             f"the flow parameter {name!r} ({redact_url(value)}) carries a password, and Prefect stores and shows "
@@ -187,7 +187,7 @@ def check_parameter(name: str, value: str | None) -> str | None:
 def _known_secrets() -> list[str]:
     with _LOCK:
         found = set(_SECRETS)
-    from motcua.settings import secret_values
+    from motcua.settings.environment import secret_values
 
     found |= secret_values()
     forms = set()

@@ -397,3 +397,19 @@ def write_csv(tables: ReportTables, out_dir: Path) -> list[Path]:
         csv_safe(rpt_appendix.with_total(t)).to_csv(p, index=False, encoding="utf-8-sig")
         paths.append(p)
     return paths
+
+
+def render_report(tables: object, out_dir: Path, render: str = "csv") -> list[Path]:
+    """Write the report's files and return their paths.
+
+    ``render="full"`` (the default) hands the tables to :func:`motcua.report.write_report`
+    (XLSX, HTML, CSV/Parquet of every table, the drafted paragraph); ``render="csv"``
+    writes only tables 1–2 as CSV through :func:`motcua.reporting.write_csv`.
+    """
+    if render == "full":
+        from motcua.report import write_report
+
+        return sorted(set(write_report(tables, out_dir).values()))  # type: ignore[arg-type]
+    if render != "csv":
+        raise ValueError(f"render must be 'csv' or 'full', got {render!r}")
+    return write_csv(tables, out_dir)

@@ -61,7 +61,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from motcua.sources.bundle import BundleSource
-from motcua.sources.spreadsheet import LOCAL_TZ, STAMP_FORMAT, contract_stamp, shift_stamp
+from motcua.sources.stamps import LOCAL_TZ, STAMP_FORMAT, contract_stamp, shift_stamp
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,7 @@ from motcua.sources.base import (
     make_batch,
 )
 from motcua.sources.limits import Limits
-from motcua.sources.spreadsheet import contract_stamp, shift_stamp
+from motcua.sources.stamps import contract_stamp, shift_stamp
 
 log = logging.getLogger(__name__)
 

@@ -67,7 +67,7 @@ from motcua.sources.base import (
 )
 from motcua.sources.jsonpage import PageTooDeep, Unparsed, parse_page
 from motcua.sources.limits import Limits
-from motcua.sources.spreadsheet import contract_stamp, shift_stamp
+from motcua.sources.stamps import contract_stamp, shift_stamp
 
 log = logging.getLogger(__name__)
 

@@ -1,10 +1,10 @@
 """One typed settings object, read from ``MOTCUA_*`` environment variables (and a
 ``.env`` file in the working folder, if present; see ``.env.example``), parsed from each
-field's annotation by pydantic-settings. This module is the only place that reads a
+field's annotation by pydantic-settings. This package is the only place that reads a
 ``MOTCUA_`` variable (``tests/test_settings.py`` holds the tree to that).
 
 Secrets (the pseudonymisation key, source tokens, URL passwords) are not fields: they are
-read at run time by the functions below and never written to logs, artifacts or
+read at run time by :mod:`motcua.settings.environment` and never written to logs, artifacts or
 ``prefect.yaml``. A URL's password is kept out of the settings object itself:
 :attr:`Settings.warehouse_url` and :attr:`Settings.source` are always the redacted URL
 (``user:***@``; see :mod:`motcua.redact`), so printing, logging or serialising the
@@ -14,7 +14,6 @@ URL is looked up only when a connection is opened (:func:`warehouse.engine.make_
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,33 +21,24 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from motcua.redact import conceal
+from motcua.settings.environment import (
+    PREFIX,
+    SECRET_DESCRIPTIONS,
+    SECRET_VARIABLES,
+    URL_VARIABLES,
+    SettingsError,
+    _load_dotenv,
+    pause_hook,
+    pseudonym_key,
+    secret,
+    secret_values,
+    url_values,
+)
 
-PREFIX = "MOTCUA_"
-SECRET_DESCRIPTIONS = {
-    "MOTCUA_PSEUDONYM_KEY": "REQUIRED secret key for applicant pseudonyms (HMAC-SHA256; or a Prefect Secret "
-                            "block 'motcua-pseudonym-key'); keep it stable",
-    "MOTCUA_SOURCE_TOKEN": "bearer token for the one-stop system's HTTP API, if it has one",
-}
-SECRET_VARIABLES = tuple(SECRET_DESCRIPTIONS)
-"""Variables whose values are secrets: never a field, never shown."""
-URL_VARIABLES = ("MOTCUA_WAREHOUSE_URL", "MOTCUA_SOURCE")
-"""Variables that may hold a URL with a password (the real URL behind a redacted one)."""
+__all__ = ["PREFIX", "SECRET_DESCRIPTIONS", "SECRET_VARIABLES", "URL_VARIABLES", "Settings", "SettingsError", "describe",
+           "pause_hook", "pseudonym_key", "secret", "secret_values", "url_values"]
+
 _URL_FIELDS = ("warehouse_url", "source")
-
-
-class SettingsError(ValueError):
-    """A setting is missing or invalid."""
-
-
-def _load_dotenv(path: Path = Path(".env")) -> None:
-    if not path.is_file():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
 
 
 class Settings(BaseSettings):
@@ -143,51 +133,3 @@ def describe() -> list[tuple[str, str, str]]:
     return rows
 
 
-def secret(name: str) -> str | None:
-    """The secret ``MOTCUA_<NAME>`` (``pseudonym_key``, ``source_token``), read at run
-    time (after ``.env``), or None when unset or empty. Never a field of :class:`Settings`."""
-    variable = PREFIX + name.upper()
-    if variable not in SECRET_VARIABLES:
-        raise KeyError(f"{variable} is not a secret setting")
-    _load_dotenv()
-    return os.environ.get(variable) or None
-
-
-def secret_values() -> set[str]:
-    """The values of the secret variables that are set (for redaction)."""
-    return {v for v in (os.environ.get(n) for n in SECRET_VARIABLES) if v}
-
-
-def url_values() -> list[str]:
-    """The URLs the URL variables hold (the real ones, passwords included): only for
-    :func:`motcua.redact.reveal`, which matches a redacted URL to its original."""
-    _load_dotenv()
-    return [v for v in (os.environ.get(n) for n in URL_VARIABLES) if v]
-
-
-def pause_hook() -> tuple[str | None, str | None, float]:
-    """The test hook (inert in production): ``MOTCUA_TEST_PAUSE_AT`` (a stage's name),
-    ``MOTCUA_TEST_PAUSE_FILE`` and ``MOTCUA_TEST_PAUSE_SECONDS`` (default 600)."""
-    return (os.environ.get("MOTCUA_TEST_PAUSE_AT"), os.environ.get("MOTCUA_TEST_PAUSE_FILE"),
-            float(os.environ.get("MOTCUA_TEST_PAUSE_SECONDS") or 600))
-
-
-
-def pseudonym_key() -> bytes:
-    """The HMAC key for applicant pseudonyms: ``MOTCUA_PSEUDONYM_KEY``, else a Prefect
-    Secret block named ``motcua-pseudonym-key``. Missing or empty is an error, never an
-    empty key."""
-    value = secret("pseudonym_key")
-    if not value:
-        try:
-            from prefect.blocks.system import Secret
-
-            value = Secret.load("motcua-pseudonym-key", _sync=True).get()  # type: ignore[call-arg]
-        except Exception:  # noqa: BLE001 - no server, no block: same answer
-            value = None
-    if not value:
-        raise SettingsError(
-            "no pseudonymisation key: set MOTCUA_PSEUDONYM_KEY (or a Prefect Secret block "
-            "'motcua-pseudonym-key'); applicant identifiers are never stored in clear"
-        )
-    return value.encode("utf-8")
