@@ -16,7 +16,8 @@ from flows.stages.runs import new_run, note_failure
 def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: str | None = None,
             data_dir: str | None = None, quarantine_threshold: float | None = None) -> dict:
     """Load what changed at the source since its watermark and republish the mart
-    partitions of the periods those changes touch.
+    partitions of the periods those changes touch; then delete the raw zone's partitions
+    and the run folders older than ``MOTCUA_RAW_RETENTION_DAYS`` (personal data in clear).
 
     Args:
         source: export bundle folder, http(s):// API base, database URL or spreadsheet
@@ -46,6 +47,9 @@ def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: 
         raise
     result = pipeline.load_and_publish(run, settings, extracted, staged, flow_name="nightly")
     summary = pipeline.run_summary(run, extracted, staged, result)
+    pipeline.progress("retention", f"raw zone and run folders older than {settings.raw_retention_days} days")
+    summary["retention"] = tasks.apply_retention(settings)
+    logger.info("retention: %s", summary["retention"])
     pipeline.publish_artifacts("nightly", [summary], result["headline"],
                                note=f"Business day {day} (Asia/Ho_Chi_Minh); changes since watermark {since}.")
     return {"as_of": day.isoformat(), "since": since, **summary}

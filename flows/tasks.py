@@ -106,6 +106,19 @@ def build_marts(run: Run, settings: Settings, plan: dict | None = None) -> dict:
     return marts.build_marts(run, settings, plan=plan)
 
 
+@task(name="retention", cache_policy=NO_CACHE)
+def apply_retention(settings: Settings) -> dict:
+    """Delete the raw zone's partitions and the run folders older than
+    ``settings.raw_retention_days`` (:mod:`motcua.retention`): they hold personal data in
+    clear. The last task of ``nightly``."""
+    from motcua.retention import prune_raw_zone, prune_run_dirs
+
+    days = settings.raw_retention_days
+    raw = prune_raw_zone(settings.data_dir, days)
+    run_dirs = prune_run_dirs(settings.data_dir, days)
+    return {"retention_days": days, "raw_partitions_removed": len(raw), "run_dirs_removed": len(run_dirs)}
+
+
 @task(name="publish", cache_policy=NO_CACHE)
 def publish(run: Run, settings: Settings, built: dict, plan: dict | None = None) -> dict:
     """Replace the planned mart partitions in one transaction and record the run."""

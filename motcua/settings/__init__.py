@@ -60,7 +60,8 @@ class Settings(BaseSettings):
         "a run fails when more than this share of the records read is quarantined"))
     calendar_overrides: Path | None = Field(None, description=(
         "CSV agency_code,date,kind(off|work) of extra days off / working days"))
-    raw_retention_days: int = Field(400, description="days the raw landing zone keeps files")
+    raw_retention_days: int = Field(400, ge=0, description=(
+        "days the raw landing zone and the run folders keep their files (nightly deletes older ones)"))
     batch_records: int = Field(100_000, ge=1, description="records per processing batch")
     shard_records: int = Field(1_000_000, ge=1, description="raw records per staging shard (the unit of parallel work)")
     bucket_records: int = Field(125_000, ge=1, description=(
