@@ -11,6 +11,7 @@ from typing import Literal
 from prefect import flow, get_run_logger
 
 from flows import pipeline, tasks
+from flows.stages.report import report_folder
 
 
 def default_report_year(today: dt.date, convention: str) -> int:
@@ -24,8 +25,13 @@ def default_report_year(today: dt.date, convention: str) -> int:
 @flow(name="annual_report", log_prints=False)
 def annual_report(year: int | None = None, convention: Literal["calendar", "decree09"] = "calendar",
                   agency: str | None = None, render: Literal["csv", "full"] = "full",
-                  warehouse: str | None = None, data_dir: str | None = None, out_dir: str | None = None) -> dict:
-    """Compute the annual CCHC report's tables from the warehouse and write them.
+                  warehouse: str | None = None, data_dir: str | None = None, out_dir: str | None = None,
+                  plans_file: str | None = None, scoring_file: str | None = None) -> dict:
+    """Compute the annual CCHC report from the warehouse and publish it: the files, the
+    explain files (the dossiers behind each cell), the publication record in
+    ``audit.publication``, the restatements since the previous publication and, with
+    scoring rules, the points. ``motcua report`` runs this flow, so a scheduled run and
+    the command write the same things.
 
     Args:
         year: report year (default: the latest year whose period has ended, by the
@@ -37,19 +43,19 @@ def annual_report(year: int | None = None, convention: Literal["calendar", "decr
         warehouse: SQLAlchemy URL of the warehouse (default: MOTCUA_WAREHOUSE_URL),
             without a password in clear (Prefect stores parameters): redacted (``user:***@``) or none; see
             :mod:`flows.pipeline`.
-        data_dir: where reports go by default (``<data_dir>/reports/<year>``).
+        data_dir: where reports go by default (``<data_dir>/reports/<year>``, then
+            ``<convention>-<agency>`` for any other report: :func:`flows.stages.report.report_folder`).
         out_dir: write the files here instead.
+        plans_file: plan register (CSV/XLSX) for table 3 and ``plan_completion_rate``.
+        scoring_file: scoring rules (JSON) turning the indicators into points (``diem.csv``).
     """
     logger = get_run_logger()
     settings = pipeline.settings_for(warehouse, data_dir)
     today = pipeline.local_date(pipeline.scheduled_moment())
     y = year or default_report_year(today, convention)
-    folder = Path(settings.data_dir) / "reports" / str(y)
-    if convention != "calendar" or agency:
-        folder = folder / "-".join(p for p in (convention, agency) if p)
-    target = out_dir or str(folder)
+    target = out_dir or str(report_folder(settings.data_dir, y, convention, agency))
     pipeline.progress("report", f"{y} ({convention}, {agency or 'all agencies'})")
-    written = tasks.write_annual_report(settings, y, convention, agency, target, render)
+    written = tasks.write_annual_report(settings, y, convention, agency, target, render, plans_file, scoring_file)
     logger.info("report %s written: %s", y, written["files"])
     headline = tasks.headline_indicators(settings, y)
     rows = [{"file": Path(f).name, "folder": str(Path(f).parent)} for f in written["files"]]

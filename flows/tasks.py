@@ -23,6 +23,7 @@ from flows.stages import extract as extracting
 from flows.stages import load_core as loading
 from flows.stages import marts
 from flows.stages import publish as publishing
+from flows.stages import report as reporting
 from flows.stages import stage as staging
 from flows.stages.runs import Run, pause_for_test
 from motcua.settings import Settings, SettingsError
@@ -133,24 +134,10 @@ def headline_indicators(settings: Settings, year: int | None = None) -> dict:
 
 @task(name="write-annual-report", cache_policy=NO_CACHE)
 def write_annual_report(settings: Settings, year: int, convention: str, agency: str | None, out_dir: str,
-                        render: str = "csv") -> dict:
-    """Compute the year's report tables from the warehouse and write them."""
-    from motcua import reporting
-
-    tables = with_warehouse_retry(
-        lambda: reporting.build_report(settings.warehouse_url, year, convention, agency), settings)
-    paths = reporting.render_report(tables, Path(out_dir), render)
-    return {"year": year, "convention": convention, "agency": agency,
-            "period_start": str(tables.period_start), "period_end": str(tables.period_end),  # type: ignore[attr-defined]
-            "files": [str(p) for p in paths],
-            "rows": {"bieu1": int(len(tables.table1)), "bieu2": int(len(tables.table2))},  # type: ignore[attr-defined]
-            "table2": _records(tables.table2),  # type: ignore[attr-defined]
-            "indicators": _records(tables.indicators)}  # type: ignore[attr-defined]
-
-
-def _records(df: object) -> list[dict]:
-    """A small frame as JSON-safe rows (for artifacts): aggregates only, no personal data."""
-    import pandas as pd
-
-    frame = pd.DataFrame(df).astype(object).where(pd.DataFrame(df).notna(), None)
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in frame.to_dict("records")]
+                        render: str = "full", plans_file: str | None = None,
+                        scoring_file: str | None = None) -> dict:
+    """The year's report from the warehouse: the files, the explain files, the
+    publication record, the restatements and the points (:mod:`flows.stages.report`)."""
+    return with_warehouse_retry(  # type: ignore[return-value]
+        lambda: reporting.write_annual_report(settings, year, convention, agency, Path(out_dir), render,
+                                              plans_file, scoring_file), settings)

@@ -399,17 +399,19 @@ def write_csv(tables: ReportTables, out_dir: Path) -> list[Path]:
     return paths
 
 
-def render_report(tables: object, out_dir: Path, render: str = "csv") -> list[Path]:
-    """Write the report's files and return their paths.
+def render_report(tables: object, out_dir: Path, render: str = "csv") -> dict[str, Path]:
+    """Write the report's files and return them by name.
 
-    ``render="full"`` (the default) hands the tables to :func:`motcua.report.write_report`
-    (XLSX, HTML, CSV/Parquet of every table, the drafted paragraph); ``render="csv"``
-    writes only tables 1–2 as CSV through :func:`motcua.reporting.write_csv`.
+    ``render="full"`` hands the tables to :func:`motcua.report.write_report` (XLSX, HTML,
+    CSV/Parquet of every table, the drafted paragraph: keys ``xlsx``, ``html``,
+    ``paragraph``, ``<table>_csv``, ``<table>_parquet``); ``render="csv"`` writes only
+    tables 1–2 as CSV through :func:`motcua.reporting.write_csv` (``bieu1_csv``,
+    ``bieu2_csv``).
     """
     if render == "full":
         from motcua.report import write_report
 
-        return sorted(set(write_report(tables, out_dir).values()))  # type: ignore[arg-type]
+        return write_report(tables, out_dir)  # type: ignore[arg-type]
     if render != "csv":
         raise ValueError(f"render must be 'csv' or 'full', got {render!r}")
-    return write_csv(tables, out_dir)
+    return {f"bieu{i}_csv": p for i, p in enumerate(write_csv(tables, out_dir), start=1)}  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -22,53 +23,50 @@ from motcua.redact import scrub
 @click.option("--scoring", "scoring_file", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Scoring rules (JSON) turning indicators into points; see motcua/config/scoring-example.json.")
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
-              help="Output folder (default: <data dir>/reports/<year>).")
+              help="Output folder (default: <data dir>/reports/<year>, then <convention>-<agency> for any "
+                   "other convention or one agency).")
 def report(year: int, agency: str | None, convention: str, warehouse: str | None, plans_file: str | None,
            scoring_file: str | None, out_dir: str | None) -> None:
     """Write the annual CCHC report: XLSX (the four appendix tables, Biểu 06, indicators),
-    CSV and Parquet of each table, a self-contained HTML report with charts, and a drafted
-    paragraph for section II.2."""
-    from motcua import reporting
-    from motcua.explain import ExplanationWriter
-    from motcua.plans import PlanRegisterError, read_plan_register
-    from motcua.publication import PublicationRecorder, restatement_text
-    from motcua.report import ReportDataError, write_report
-    from motcua.report.exports import csv_safe
-    from motcua.settings import Settings
+    CSV and Parquet of each table, a self-contained HTML report with charts, a drafted
+    paragraph for section II.2, the dossiers behind each number (explain/), and the
+    restatements since the last publication (the publication is recorded in the
+    warehouse).
 
-    settings = Settings.from_env(warehouse_url=warehouse)
+    Runs the ``annual_report`` flow, as its scheduled deployment does: the same files and
+    the same publication record either way.
+    """
+    from flows.annual_report import annual_report
+    from motcua.plans import PlanRegisterError
+    from motcua.redact import conceal
+    from motcua.report import ReportDataError
+    from motcua.settings import Settings, SettingsError
+
     try:
-        plans = read_plan_register(plans_file) if plans_file else None
-        target = Path(out_dir) if out_dir else Path(settings.data_dir) / "reports" / str(year)
-        explanations = ExplanationWriter(target)
-        with PublicationRecorder() as recorder:
-            tables = reporting.build_report(settings.warehouse_url, year, convention, agency, plans,
-                                            sinks=(explanations, recorder))
-            tables.explain_links = explanations.links
-            paths = write_report(tables, target)
-            changes, since = recorder.publish(settings.warehouse_url, year, convention, agency)
-        restated = restatement_text(changes, since)
-        (target / "thay-doi-so-lieu.txt").write_text(restated + "\n", encoding="utf-8")
-        if scoring_file:
-            from motcua.scoring import load_rules, score
-
-            points = score(tables.indicators, load_rules(scoring_file))
-            csv_safe(points).to_csv(target / "diem.csv", index=False, encoding="utf-8-sig")
-    except (PlanRegisterError, ReportDataError, ValueError) as exc:  # ScoringError is a ValueError
+        settings = Settings.from_env(warehouse_url=warehouse)
+        written = annual_report(year=year, convention=convention, agency=agency, render="full",
+                                warehouse=conceal(settings.warehouse_url), data_dir=str(settings.data_dir),
+                                out_dir=str(Path(out_dir).resolve()) if out_dir else None,
+                                plans_file=str(Path(plans_file).resolve()) if plans_file else None,
+                                scoring_file=str(Path(scoring_file).resolve()) if scoring_file else None)
+    except (PlanRegisterError, ReportDataError, SettingsError, ValueError) as exc:  # ScoringError is a ValueError
         click.secho(f"motcua report failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)
-    click.echo(f"report {year} ({convention}, {tables.period_start:%d/%m/%Y}–{tables.period_end:%d/%m/%Y}, "
-               f"{tables.agency_name}) written to {target}:")
+    target, paths = Path(written["folder"]), written["paths"]
+    start, end = (dt.date.fromisoformat(written[k]) for k in ("period_start", "period_end"))
+    click.echo(f"report {year} ({convention}, {start:%d/%m/%Y}–{end:%d/%m/%Y}, "
+               f"{written['agency_name']}) written to {target}:")
     for key in ("xlsx", "html", "paragraph"):
         click.echo(f"  {key}: {paths[key]}")
     click.echo(f"  + CSV and Parquet of each table ({sum(1 for k in paths if k.endswith('_csv'))} tables), "
-               f"and the dossiers behind each number in {target / 'explain'} ({len(tables.explain_links)} cells)")
+               f"and the dossiers behind each number in {target / 'explain'} ({written['explained_cells']} cells)")
     click.echo("")
     click.echo(Path(paths["paragraph"]).read_text(encoding="utf-8"))
     click.echo("")
-    click.echo(restated)
-    if scoring_file:
-        click.echo(f"\npoints ({points['points'].sum():g} of {points['max_points'].sum():g}) written to {target / 'diem.csv'}")
+    click.echo(written["restatement"])
+    if written["points"]:
+        points = written["points"]
+        click.echo(f"\npoints ({points['points']:g} of {points['max_points']:g}) written to {target / 'diem.csv'}")
 
 
 @click.command()
