@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from transforms.dim_procedure import OPEN_START, _date
+from transforms.dim_procedure import OPEN_START, _date, _date_text
 
 COLUMNS = ["agency_code", "valid_from", "valid_to", "agency_name", "parent_code", "successor_code", "is_known"]
 
@@ -54,6 +54,22 @@ def build(agencies: pd.DataFrame, seen_codes: set[str] | None = None) -> pd.Data
     out = out.drop_duplicates(["agency_code", "valid_from"], keep="last")
     out["is_known"] = out["is_known"].astype(bool)
     return out.sort_values(["agency_code", "valid_from"]).reset_index(drop=True)[COLUMNS]
+
+
+def to_catalogue(dim: pd.DataFrame) -> pd.DataFrame:
+    """Dimension rows -> ``agencies.csv`` rows (text), placeholders (``is_known`` False)
+    left out: the inverse of :func:`build` (``build(to_catalogue(dim), seen)`` gives
+    ``dim`` back when ``seen`` holds the placeholders' codes), for re-placing records
+    with the warehouse's own catalogue (a quarantine retry)."""
+    known = dim[dim["is_known"].astype("boolean").fillna(False).astype(bool)]
+    return pd.DataFrame({
+        "MaDonVi": known["agency_code"].astype("string").fillna(""),
+        "TenDonVi": known["agency_name"].astype("string").fillna(""),
+        "MaDonViCha": known["parent_code"].astype("string").fillna(""),
+        "HieuLucTu": _date_text(known["valid_from"], open_start=True),
+        "HieuLucDen": _date_text(known["valid_to"]),
+        "ThayTheBoi": known["successor_code"].astype("string").fillna(""),
+    }).reset_index(drop=True)
 
 
 def _latest(dim: pd.DataFrame) -> pd.DataFrame:

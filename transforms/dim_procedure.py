@@ -27,6 +27,41 @@ def _date(values: pd.Series) -> pd.Series:
     return pd.to_datetime(values, errors="coerce", format="mixed").dt.normalize().astype("datetime64[us]")
 
 
+def _date_text(values: pd.Series, open_start: bool = False) -> pd.Series:
+    """Dates as catalogue text (ISO); :data:`OPEN_START` and nulls as empty text."""
+    d = pd.to_datetime(values)
+    out = d.dt.strftime("%Y-%m-%d").astype("string").fillna("")
+    return out.mask(d == OPEN_START, "") if open_start else out
+
+
+def _flag_text(values: pd.Series) -> pd.Series:
+    return values.astype("boolean").map({True: "1", False: "0"}).astype("string").fillna("")
+
+
+CATALOGUE_COLUMNS = ("MaTTHC", "HieuLucTu", "HieuLucDen", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "MaDonVi",
+                     "ThoiHanGiaiQuyet", "MucDo", "DiaChiDangTai", "CongKhai", "MotCua", "LienThong")
+"""The catalogue's (``procedures.csv``) columns this dimension is built from."""
+
+
+def to_catalogue(dim: pd.DataFrame) -> pd.DataFrame:
+    """Dimension rows -> catalogue rows (``procedures.csv`` columns, text): the inverse of
+    :func:`build` (``build(to_catalogue(dim))`` gives ``dim`` back), for re-placing
+    records with the warehouse's own catalogue (a quarantine retry)."""
+    text = {c: dim[c].astype("string").fillna("") for c in
+            ("procedure_code", "procedure_name", "field_code", "field_name", "agency_code", "service_level",
+             "service_url")}
+    out = pd.DataFrame({
+        "MaTTHC": text["procedure_code"], "HieuLucTu": _date_text(dim["valid_from"], open_start=True),
+        "HieuLucDen": _date_text(dim["valid_to"]), "TenTTHC": text["procedure_name"],
+        "MaLinhVuc": text["field_code"], "TenLinhVuc": text["field_name"], "MaDonVi": text["agency_code"],
+        "ThoiHanGiaiQuyet": dim["processing_days"].astype("Int64").astype("string").fillna(""),
+        "MucDo": text["service_level"], "DiaChiDangTai": text["service_url"],
+        "CongKhai": _flag_text(dim["is_published"]), "MotCua": _flag_text(dim["is_one_stop"]),
+        "LienThong": _flag_text(dim["is_inter_agency"]),
+    })
+    return out[list(CATALOGUE_COLUMNS)].reset_index(drop=True)
+
+
 def build(procedures: pd.DataFrame) -> pd.DataFrame:
     """Catalogue rows -> dimension rows."""
     p = procedures.astype("string").apply(lambda s: s.str.strip().mask(s.str.strip() == ""))
