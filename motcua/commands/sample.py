@@ -15,7 +15,7 @@ import click
 def sample(out: Path, seed: int) -> None:
     """Write a made-up export bundle (procedures.csv, agencies.csv, dossiers/*.jsonl[.gz])
     whose 2019 dossiers reproduce the seed report's appendix tables."""
-    from motcua.sample import write_sample
+    from motcua.dev.sample.bundle import write_sample
 
     summary = write_sample(out, seed=seed)
     click.echo(f"wrote the sample export bundle to {summary['out']} (seed {summary['seed']})")

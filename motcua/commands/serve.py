@@ -42,7 +42,7 @@ def serve(bundle: str, port: int, host: str, token: str | None, latency_ms: floa
     cannot be served by an API and are skipped. Faults are drawn from a generator seeded
     with --seed. Stop with Ctrl-C.
     """
-    from motcua.simulator import Simulator
+    from motcua.dev.simulator.server import Simulator
 
     try:
         sim = Simulator(

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from helpers.bundle import read_table, run_pipeline
 
-from motcua.sample import write_sample
+from motcua.dev.sample.bundle import write_sample
 
 MARTS = ("mart.dossier_resolution", "mart.dossier_intake", "mart.indicator")
 CORE = ("core.fct_dossier", "core.fct_dossier_event", "audit.quarantine")

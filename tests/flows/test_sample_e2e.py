@@ -13,9 +13,9 @@ import pytest
 from helpers.bundle import read_table, run_pipeline
 
 from motcua import reporting
+from motcua.dev.sample.bundle import write_sample
 from motcua.explain import explain
 from motcua.publication import PublicationRecorder
-from motcua.sample import write_sample
 
 # Seed table 1 (rows 1–15): (name, level, address, online, not online)
 PORTAL = "http://dichvucong.baria-vungtau.gov.vn"

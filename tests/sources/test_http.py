@@ -9,7 +9,7 @@ import logging
 import pyarrow as pa
 import pytest
 
-from motcua.simulator import Simulator
+from motcua.dev.simulator.server import Simulator
 from motcua.sources.base import RAW_SCHEMA
 from motcua.sources.http import HttpSource, HttpSourceError
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from helpers.bundle import read_table, run_pipeline, write_bundle
 from servers import require_server
 
-from motcua.simulator import Simulator
+from motcua.dev.simulator.server import Simulator
 from motcua.sources.database import load_bundle_into_database
 
 MARTS = ("mart.dossier_resolution", "mart.dossier_intake", "mart.indicator")

@@ -13,7 +13,10 @@ The API of domain.md section 2, on the standard library's threading HTTP server:
 Items are the bundle's raw lines, served as they are (not re-serialised). Lines that
 an API could not serve are **skipped** (and listed in :attr:`Simulator.skipped`): lines
 that are not valid JSON or not a JSON object, and snapshots without a readable
-``NgayCapNhat`` (it cannot be filtered or ordered). A real API never shows those.
+``NgayCapNhat`` (it cannot be filtered or ordered). A real API never shows those. The
+snapshots served, their pages and the ones added while paging are kept by
+:class:`motcua.dev.simulator.snapshots.SnapshotLog`; this module is the HTTP side (the
+server, its faults and the request handler).
 
 Faults, all decided by one random generator seeded with ``seed`` (so a client that
 makes the same requests meets the same faults), one draw per request after the token
@@ -46,13 +49,11 @@ or from the command line: ``motcua serve --source BUNDLE --port 8080``.
 
 from __future__ import annotations
 
-import bisect
 import collections
 import datetime as dt
 import hmac
 import json
 import logging
-import math
 import random
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,7 +61,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from motcua.sources.bundle import BundleSource
+from motcua.dev.simulator.snapshots import SnapshotLog
 from motcua.sources.stamps import LOCAL_TZ, STAMP_FORMAT, contract_stamp, shift_stamp
 
 log = logging.getLogger(__name__)
@@ -120,111 +121,43 @@ class Simulator:
         self._late_done = False
         #: fault or outcome -> count ("ok", "429", "500", "503", "drop", "truncate", "stall", "401", ...)
         self.stats: collections.Counter[str] = collections.Counter()
+        self._log = SnapshotLog(self.bundle)
         #: (locator, reason) of bundle lines that cannot be served
-        self.skipped: list[tuple[str, str]] = []
+        self.skipped: list[tuple[str, str]] = self._log.skipped
         #: (MaHoSo, NgayCapNhat) of the snapshots added while paging
-        self.added: list[tuple[Any, str]] = []
+        self.added: list[tuple[Any, str]] = self._log.added
         #: the late ones among :attr:`added`
-        self.added_late: list[tuple[Any, str]] = []
-        self._load()
+        self.added_late: list[tuple[Any, str]] = self._log.added_late
+        #: the bundle's procedures.csv and agencies.csv rows
+        self.procedures: list[dict[str, Any]] = self._log.procedures
+        self.agencies: list[dict[str, Any]] = self._log.agencies
 
     # -- data ---------------------------------------------------------------
-
-    def _load(self) -> None:
-        source = BundleSource(self.bundle)
-        entries: list[tuple[str, str, int, str]] = []  # (stamp, MaHoSo text, seq, raw line)
-        self._newest: dict[Any, tuple[str, str]] = {}  # MaHoSo -> (stamp, raw) of its newest snapshot
-        seq = 0
-        for batch in source.iter_records():
-            for loc, line in zip(batch.column("locator").to_pylist(), batch.column("record").to_pylist(), strict=True):
-                try:
-                    item = json.loads(line)
-                except (ValueError, RecursionError):
-                    self.skipped.append((loc, "not valid JSON"))
-                    continue
-                if not isinstance(item, dict):
-                    self.skipped.append((loc, "not a JSON object"))
-                    continue
-                stamp = contract_stamp(item.get("NgayCapNhat"))
-                if stamp is None:
-                    self.skipped.append((loc, "no readable NgayCapNhat"))
-                    continue
-                code = item.get("MaHoSo")
-                entries.append((stamp, "" if code is None else str(code), seq, line.strip()))
-                seq += 1
-                if isinstance(code, (str, int)) and (code not in self._newest or stamp > self._newest[code][0]):
-                    self._newest[code] = (stamp, line)
-        entries.sort()
-        self._keys = [(e[0], e[1], e[2]) for e in entries]
-        self._lines = [e[3] for e in entries]
-        self._seq = seq
-        self.procedures = _frame_items(source.read_procedures)
-        self.agencies = _frame_items(source.read_agencies)
-        if self.skipped:
-            log.info("simulator: %d bundle line(s) cannot be served and are skipped", len(self.skipped))
 
     @property
     def snapshots(self) -> list[tuple[str, str]]:
         """(MaHoSo, NgayCapNhat as served) of every servable snapshot, in serving order."""
         with self._lock:
-            out = []
-            for line in self._lines:
-                item = json.loads(line)
-                out.append((item.get("MaHoSo"), item.get("NgayCapNhat")))
-            return out
-
-    def _add(self, stamps: list[str], late: bool) -> None:
-        """Add snapshots with these NgayCapNhat (caller holds the lock)."""
-        codes = sorted(self._newest, key=str)
-        taken = {(k[0], k[1]) for k in self._keys} if late else set()
-        for i, stamp in enumerate(stamps):
-            if codes:
-                code = codes[self._rng.randrange(len(codes))]
-                item = json.loads(self._newest[code][1])
-            else:
-                code = f"SIM-{len(self.added) + i + 1:06d}"
-                item = {"MaHoSo": code}
-            while (stamp, str(code)) in taken:  # never two snapshots with one (MaHoSo, NgayCapNhat)
-                stamp = shift_stamp(stamp, -1)
-            taken.add((stamp, str(code)))
-            item["NgayCapNhat"] = stamp
-            line = json.dumps(item, ensure_ascii=False)
-            key = (stamp, str(code), self._seq)
-            self._seq += 1
-            pos = bisect.bisect_right(self._keys, key)
-            self._keys.insert(pos, key)
-            self._lines.insert(pos, line)
-            if code not in self._newest or stamp > self._newest[code][0]:
-                self._newest[code] = (stamp, line)
-            self.added.append((code, stamp))
-            if late:
-                self.added_late.append((code, stamp))
-        log.info("simulator: %d %s snapshot(s) added while paging", len(stamps), "late" if late else "new")
+            return self._log.served()
 
     def _after_page(self, page: int, total_pages: int) -> None:
         """Mid-paging changes, once each: new ones after a first page, late ones after a last page."""
         with self._lock:
+            newest = self._log.newest_stamp()
             if self.mid_paging_changes and not self._changes_done:
                 self._changes_done = True
-                newest = self._keys[-1][0] if self._keys else None
                 now = dt.datetime.now(LOCAL_TZ).strftime(STAMP_FORMAT)
                 start = now if newest is None or now > newest else shift_stamp(newest, 1)
-                self._add([shift_stamp(start, i) for i in range(self.mid_paging_changes)], late=False)
-            elif self.late_changes and not self._late_done and page >= total_pages and self._keys:
+                self._log.add([shift_stamp(start, i) for i in range(self.mid_paging_changes)], late=False,
+                              rng=self._rng)
+            elif self.late_changes and not self._late_done and page >= total_pages and newest is not None:
                 self._late_done = True
-                newest = self._keys[-1][0]
                 offsets = sorted(self._rng.randint(1, self.late_window_s) for _ in range(self.late_changes))
-                self._add([shift_stamp(newest, -o) for o in offsets], late=True)
+                self._log.add([shift_stamp(newest, -o) for o in offsets], late=True, rng=self._rng)
 
     def _dossier_page(self, since: str | None, page: int, size: int) -> tuple[bytes, int]:
         with self._lock:
-            first = 0 if since is None else bisect.bisect_left(self._keys, (since,))
-            total = len(self._keys) - first
-            pages = math.ceil(total / size)
-            start = first + (page - 1) * size
-            lines = self._lines[start:min(start + size, len(self._lines))] if page <= pages else []
-            body = '{"items": [' + ",".join(lines) + f'], "page": {page}, "total_pages": {pages}}}'
-        return body.encode("utf-8"), pages
+            return self._log.page(since, page, size)
 
     def _count(self, what: str) -> None:
         with self._lock:
@@ -309,14 +242,6 @@ class Simulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def _frame_items(read: Any) -> list[dict[str, Any]]:
-    try:
-        frame = read()
-    except FileNotFoundError:
-        return []
-    return [{k: (None if v is None or v != v else v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 class _Handler(BaseHTTPRequestHandler):

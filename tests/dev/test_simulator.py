@@ -14,7 +14,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from motcua.simulator import Simulator
+from motcua.dev.simulator.server import Simulator
 
 
 def _all_pages(client: httpx.Client, since: str | None = None, size: int = 10) -> list[dict]:

@@ -17,11 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from motcua.commands.sample import sample as sample_command
-from motcua.sample import (
-    SEED_PROCEDURES,
-    sample_personal_values,
-    write_sample,
-)
+from motcua.dev.sample.bundle import sample_personal_values, write_sample
+from motcua.dev.sample.catalogue import SEED_PROCEDURES
 
 PROCEDURE_HEADER = ("MaTTHC,TenTTHC,MaLinhVuc,TenLinhVuc,MaDonVi,ThoiHanGiaiQuyet,MucDo,"
                     "DiaChiDangTai,CongKhai,MotCua,LienThong,HieuLucTu,HieuLucDen")
