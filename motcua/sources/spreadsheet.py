@@ -7,8 +7,9 @@ the snapshot contract (domain.md section 2):
 * **headers** are matched tolerantly: case, accents (with "Đ" as "D"), spacing and
   punctuation are ignored, so "  MA HO SO", "Mã hồ sơ:" and "ma_ho_so" are the same
   header; the contract's own names ("MaHoSo") are accepted too. The default aliases
-  (:data:`FIELD_ALIASES`) can be extended or overridden with a mapping file (YAML, JSON
-  or CSV, see :func:`load_mapping`);
+  (:data:`~motcua.sources.sheet_mapping.FIELD_ALIASES`) can be extended or overridden
+  with a mapping file (YAML, JSON or CSV, see
+  :func:`~motcua.sources.sheet_mapping.load_mapping`);
 * the **header row** is the first of the first 30 rows with the most recognised
   headers, so title rows above it ("DANH SÁCH HỒ SƠ ...") are skipped;
 * **dates** ``dd/mm/yyyy[ HH:MM[:SS]]`` (also ``-`` or ``.`` separators, or the time
@@ -30,20 +31,20 @@ nothing is guessed.
 When the sheet has no "Ngày cập nhật" column, ``NgayCapNhat`` is the export time:
 ``exported_at`` if given, else the file's modification time (local time).
 
-This module also hosts the contract's timestamp normaliser :func:`contract_stamp`,
-used by the other sources and the simulator.
+The pieces: :mod:`motcua.sources.workbook` reads the sheet's rows,
+:mod:`motcua.sources.sheet_mapping` matches headers and value texts,
+:mod:`motcua.sources.sheet_dates` reads the dates; this module maps each row.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
 import logging
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,320 +57,25 @@ from motcua.sources.base import (
     conform_catalogue,
     make_batch,
 )
-from motcua.sources.limits import Limits, check_zip, decode_utf16, read_file, widen_csv_fields
+from motcua.sources.limits import Limits, read_file
+from motcua.sources.sheet_dates import EXCEL_EPOCH_1900, sheet_date_stamp
+from motcua.sources.sheet_mapping import (
+    BOOL_FIELDS,
+    DATE_FIELDS,
+    FALSE_TEXT,
+    IGNORE,
+    SNAPSHOT_FIELDS,
+    TRUE_TEXT,
+    Mapping,
+    fold,
+    load_mapping,
+)
 from motcua.sources.stamps import LOCAL_TZ, STAMP_FORMAT, contract_stamp
+from motcua.sources.workbook import HEADER_SCAN_ROWS, decode_bytes, read_csv_rows, read_xlsx_rows
 
 log = logging.getLogger(__name__)
 
 BATCH_ROWS = 5000
-HEADER_SCAN_ROWS = 30
-
-# --------------------------------------------------------------------------- dates
-
-_DMY_RE = re.compile(
-    r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})"
-    r"(?:(?:\s+|\s*,\s*|T)(\d{1,2})[:hH](\d{2})(?::(\d{2}))?)?$"
-)
-_TIME_FIRST_RE = re.compile(
-    r"^(\d{1,2})[:hH](\d{2})(?::(\d{2}))?(?:\s+|\s*,\s*)(?:ngày\s+)?"
-    r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$",
-    re.IGNORECASE,
-)
-_SERIAL_RE = re.compile(r"^\d{5}(?:\.\d+)?$")
-EXCEL_EPOCH_1900 = dt.datetime(1899, 12, 30)
-EXCEL_EPOCH_1904 = dt.datetime(1904, 1, 1)
-
-
-def excel_serial_stamp(serial: float, epoch: dt.datetime = EXCEL_EPOCH_1900) -> str:
-    """An Excel serial date (days since the workbook's epoch, fraction = time of day)."""
-    if not 1 <= serial < 2958466:
-        raise ValueError(f"not an Excel serial date: {serial!r}")
-    t = epoch + dt.timedelta(seconds=round(serial * 86400))
-    return t.strftime(STAMP_FORMAT)
-
-
-def sheet_date_stamp(value: Any, epoch: dt.datetime = EXCEL_EPOCH_1900) -> str | None:
-    """Convert a spreadsheet date cell to ``yyyyMMddHHmmss``.
-
-    None for an empty cell; :class:`ValueError` for a value that is not a date in
-    any accepted form (``dd/mm/yyyy[ HH:MM[:SS]]``, time first, Excel serial,
-    native date, the contract's forms). Day-first always: ``03/04/2023`` is 3 April.
-    """
-    if value is None:
-        return None
-    if isinstance(value, (dt.datetime, dt.date)):
-        return contract_stamp(value)
-    if isinstance(value, bool):
-        raise ValueError(f"not a date: {value!r}")
-    if isinstance(value, (int, float)):
-        return excel_serial_stamp(float(value), epoch)
-    if isinstance(value, dt.time):
-        raise ValueError(f"a time without a date: {value!r}")
-    s = unicodedata.normalize("NFC", str(value)).strip()
-    if not s:
-        return None
-    m = _DMY_RE.match(s)
-    if m:
-        d, mo, y, h, mi, sec = m.groups()
-    else:
-        m = _TIME_FIRST_RE.match(s)
-        if m:
-            h, mi, sec, d, mo, y = m.groups()
-    if m:
-        try:
-            t = dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(sec or 0))
-        except ValueError:
-            raise ValueError(f"not a valid date: {s!r}") from None
-        return t.strftime(STAMP_FORMAT)
-    if _SERIAL_RE.match(s):
-        return excel_serial_stamp(float(s), epoch)
-    out = contract_stamp(s)
-    if out is None:
-        raise ValueError(f"not a date in a known form: {s!r}")
-    return out
-
-
-# ----------------------------------------------------------------- header matching
-
-
-def fold(text: Any) -> str:
-    """Matching key: lower case, no accents ("đ" -> "d"), letters and digits only."""
-    s = unicodedata.normalize("NFKD", str(text))
-    s = "".join(c for c in s if not unicodedata.combining(c))
-    s = s.replace("đ", "d").replace("Đ", "D").lower()
-    return re.sub(r"[^a-z0-9]", "", s)
-
-
-#: Contract field -> default header aliases, most specific first (when two columns
-#: map to one field, the one whose alias comes first wins).
-FIELD_ALIASES: dict[str, list[str]] = {
-    "MaHoSo": ["Mã hồ sơ", "Số hồ sơ", "Mã số hồ sơ", "Mã HS", "Số HS"],
-    "MaTTHC": ["Mã TTHC", "Mã thủ tục", "Mã thủ tục hành chính", "Mã số TTHC", "Mã TT"],
-    "TenTTHC": ["Tên TTHC", "Tên thủ tục", "Tên thủ tục hành chính", "Thủ tục hành chính", "Thủ tục", "TTHC"],
-    "MaLinhVuc": ["Mã lĩnh vực"],
-    "TenLinhVuc": ["Tên lĩnh vực", "Lĩnh vực"],
-    "MaDonVi": [
-        "Mã đơn vị", "Mã cơ quan", "Mã đơn vị tiếp nhận", "Đơn vị", "Đơn vị tiếp nhận",
-        "Cơ quan", "Cơ quan tiếp nhận", "Đơn vị xử lý", "Cơ quan giải quyết",
-    ],
-    "KenhThucHien": [
-        "Kênh", "Kênh thực hiện", "Kênh tiếp nhận", "Kênh nộp", "Hình thức nộp",
-        "Hình thức tiếp nhận", "Hình thức nộp hồ sơ", "Hình thức",
-    ],
-    "NgayNopHoSo": ["Ngày nộp", "Ngày nộp hồ sơ", "Thời gian nộp", "Ngày đăng ký"],
-    "NgayTiepNhan": ["Ngày tiếp nhận", "Thời gian tiếp nhận", "Ngày nhận", "Ngày nhận hồ sơ"],
-    "NgayHenTra": [
-        "Ngày hẹn trả", "Hạn xử lý", "Ngày hẹn trả kết quả", "Hạn giải quyết", "Hạn trả kết quả",
-        "Hạn xử lý hồ sơ", "Ngày hẹn",
-    ],
-    "NgayKetThucXuLy": [
-        "Ngày kết thúc xử lý", "Ngày có kết quả", "Ngày hoàn thành", "Ngày hoàn thành xử lý",
-        "Ngày giải quyết xong", "Ngày xử lý xong", "Ngày kết thúc",
-    ],
-    "NgayTra": ["Ngày trả kết quả", "Ngày trả", "Thời gian trả kết quả"],
-    "TrangThaiHoSo": ["Trạng thái", "Trạng thái hồ sơ", "Tình trạng", "Tình trạng hồ sơ"],
-    "NgayCapNhat": ["Ngày cập nhật", "Thời gian cập nhật", "Cập nhật lúc", "Cập nhật"],
-    "NgayTuChoi": ["Ngày từ chối", "Ngày từ chối tiếp nhận"],
-    "LoaiDoiTuong": ["Loại đối tượng", "Đối tượng", "Loại chủ hồ sơ"],
-    "ChuHoSo": ["Chủ hồ sơ", "Tên chủ hồ sơ", "Người nộp", "Tên người nộp", "Người đứng tên"],
-    "SoGiayToChuHoSo": ["Số giấy tờ", "Số CCCD", "Số CMND", "CMND/CCCD", "Số định danh", "Số giấy tờ tùy thân"],
-    "SoDienThoai": ["Số điện thoại", "Điện thoại", "SĐT", "ĐT"],
-    "Email": ["Email", "E-mail", "Thư điện tử"],
-    "DiaChi": ["Địa chỉ", "Địa chỉ chủ hồ sơ"],
-    "DanhGia": ["Đánh giá", "Mức độ hài lòng", "Kết quả đánh giá"],
-    "DuocThanhToanTrucTuyen": ["Thanh toán trực tuyến", "Đã thanh toán trực tuyến", "TT trực tuyến"],
-    "HoSoCoThanhPhanSoHoa": ["Số hóa", "Hồ sơ số hóa", "Đã số hóa", "Có thành phần số hóa"],
-}
-
-SNAPSHOT_FIELDS: list[str] = [
-    "MaHoSo", "MaTTHC", "TenTTHC", "MaLinhVuc", "TenLinhVuc", "MaDonVi", "KenhThucHien",
-    "NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "TrangThaiHoSo",
-    "NgayCapNhat", "NgayTuChoi", "LoaiDoiTuong", "ChuHoSo", "SoGiayToChuHoSo", "SoDienThoai",
-    "Email", "DiaChi", "DanhGia", "DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa",
-]
-DATE_FIELDS = frozenset(
-    {"NgayNopHoSo", "NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra", "NgayCapNhat", "NgayTuChoi"}
-)
-BOOL_FIELDS = frozenset({"DuocThanhToanTrucTuyen", "HoSoCoThanhPhanSoHoa"})
-IGNORE = "ignore"
-
-#: Status texts (folded on use) -> TrangThaiHoSo codes (domain.md status table).
-STATUS_TEXT: dict[str, int] = {
-    "Mới đăng ký": 1, "Chờ tiếp nhận": 1, "Đã nộp trực tuyến": 1, "Nộp trực tuyến": 1,
-    "Chờ tiếp nhận trực tuyến": 1, "Chờ xử lý tiếp nhận": 1, "Mới nộp": 1,
-    "Đã tiếp nhận": 2, "Tiếp nhận": 2, "Mới tiếp nhận": 2,
-    "Từ chối tiếp nhận": 3, "Từ chối": 3, "Không tiếp nhận": 3, "Không đủ điều kiện tiếp nhận": 3,
-    "Đang xử lý": 4, "Đang giải quyết": 4, "Đang thụ lý": 4, "Đang thẩm định": 4,
-    "Yêu cầu bổ sung": 5, "Bổ sung hồ sơ": 5, "Chờ bổ sung": 5, "Yêu cầu bổ sung hồ sơ": 5,
-    "Chờ bổ sung hồ sơ": 5,
-    "Chờ thực hiện nghĩa vụ tài chính": 6, "Nghĩa vụ tài chính": 6, "Yêu cầu thực hiện nghĩa vụ tài chính": 6,
-    "Chờ thanh toán": 6, "Yêu cầu thanh toán": 6, "Chờ nộp phí": 6,
-    "Rút hồ sơ": 7, "Đã rút": 7, "Đã rút hồ sơ": 7, "Công dân rút hồ sơ": 7, "Rút": 7,
-    "Dừng xử lý": 8, "Dừng giải quyết": 8, "Đã dừng xử lý": 8, "Dừng": 8,
-    "Đã giải quyết": 9, "Có kết quả": 9, "Đã có kết quả": 9, "Chờ trả kết quả": 9,
-    "Đã xử lý xong": 9, "Giải quyết xong": 9,
-    "Đã trả kết quả": 10, "Trả kết quả": 10, "Đã trả": 10, "Đã trả kết quả cho công dân": 10,
-}
-#: Channel texts -> KenhThucHien codes (1 in person, 2 online, 3 postal).
-CHANNEL_TEXT: dict[str, int] = {
-    "Trực tiếp": 1, "Nộp trực tiếp": 1, "Tại quầy": 1, "Tại bộ phận một cửa": 1, "Một cửa": 1,
-    "Trực tuyến": 2, "Nộp trực tuyến": 2, "Online": 2, "Qua mạng": 2, "DVC trực tuyến": 2,
-    "Dịch vụ công trực tuyến": 2, "Cổng dịch vụ công": 2, "Mạng": 2,
-    "Bưu chính": 3, "Bưu chính công ích": 3, "BCCI": 3, "Qua bưu điện": 3, "Bưu điện": 3,
-    "Qua bưu chính công ích": 3, "Qua dịch vụ bưu chính công ích": 3,
-}
-RATING_TEXT: dict[str, int] = {"Rất hài lòng": 1, "Hài lòng": 2, "Không hài lòng": 3, "Chưa hài lòng": 3}
-APPLICANT_TEXT: dict[str, int] = {
-    "Công dân": 1, "Cá nhân": 1, "Doanh nghiệp": 2, "Cơ quan nhà nước": 3, "Tổ chức": 4, "Tổ chức khác": 4,
-}
-TRUE_TEXT = frozenset(fold(t) for t in ("1", "x", "có", "true", "yes", "đã", "đúng", "y"))
-FALSE_TEXT = frozenset(fold(t) for t in ("0", "không", "false", "no", "chưa", "sai", "n"))
-
-_VALUE_KINDS = {"status": "TrangThaiHoSo", "channel": "KenhThucHien", "rating": "DanhGia", "applicant": "LoaiDoiTuong"}
-
-
-class Mapping:
-    """Header aliases and value texts, defaults plus a user's mapping file."""
-
-    def __init__(self) -> None:
-        self.headers: dict[str, tuple[int, str]] = {}  # folded header -> (priority, field)
-        for field, aliases in FIELD_ALIASES.items():
-            for i, alias in enumerate([*aliases]):
-                self.headers.setdefault(fold(alias), (100 + i, field))
-        for field in SNAPSHOT_FIELDS:
-            self.headers.setdefault(fold(field), (99, field))
-        self.values: dict[str, dict[str, int]] = {
-            "TrangThaiHoSo": {fold(k): v for k, v in STATUS_TEXT.items()},
-            "KenhThucHien": {fold(k): v for k, v in CHANNEL_TEXT.items()},
-            "DanhGia": {fold(k): v for k, v in RATING_TEXT.items()},
-            "LoaiDoiTuong": {fold(k): v for k, v in APPLICANT_TEXT.items()},
-        }
-
-    def add_header(self, header: str, field: str) -> None:
-        """A user alias: wins over every default alias."""
-        field = field.strip()
-        if field.lower() in {IGNORE, "", "-"}:
-            field = IGNORE
-        elif field not in SNAPSHOT_FIELDS:
-            raise ValueError(f"mapping: {header!r} -> {field!r}: not a snapshot field (or 'ignore')")
-        self.headers[fold(header)] = (0, field)
-
-    def add_value(self, kind: str, text: str, code: Any) -> None:
-        """A user value text for ``status``, ``channel``, ``rating`` or ``applicant``."""
-        field = _VALUE_KINDS.get(kind.strip().lower(), kind.strip())
-        if field not in self.values:
-            raise ValueError(f"mapping: unknown value kind {kind!r} (expected {sorted(_VALUE_KINDS)})")
-        try:
-            self.values[field][fold(text)] = int(code)
-        except (TypeError, ValueError):
-            raise ValueError(f"mapping: {kind} {text!r} -> {code!r}: the code must be an integer") from None
-
-    def field_of(self, header: Any) -> tuple[int, str] | None:
-        if header is None:
-            return None
-        return self.headers.get(fold(header))
-
-
-def load_mapping(path: Path | str, mapping: Mapping | None = None) -> Mapping:
-    """Extend the default mapping with a user file.
-
-    * YAML (``.yaml``/``.yml``) or JSON: either a flat object ``{header: field}`` or
-      ``{"columns": {header: field}, "status": {text: code}, "channel": {text: code},
-      "rating": {...}, "applicant": {...}}``; ``field`` is a contract name or
-      ``ignore``;
-    * CSV: columns ``header, field`` (one alias a row), optionally ``kind`` (``column``
-      -- the default --, ``status``, ``channel``, ``rating``, ``applicant``; for value
-      kinds ``header`` is the text and ``field`` the code).
-    """
-    path = Path(path)
-    mapping = mapping or Mapping()
-    suffix = path.suffix.lower()
-    text, _ = decode_bytes(path.read_bytes())
-    if suffix == ".csv":
-        rows = list(csv.DictReader(io.StringIO(text)))
-        for row in rows:
-            row = {fold(k): (v or "").strip() for k, v in row.items() if k is not None}
-            header, field = row.get("header", ""), row.get("field", "")
-            kind = row.get("kind", "") or "column"
-            if not header:
-                continue
-            if fold(kind) == "column":
-                mapping.add_header(header, field)
-            else:
-                mapping.add_value(kind, header, field)
-        return mapping
-    if suffix in {".yaml", ".yml"}:
-        try:
-            import yaml
-        except ImportError:  # pragma: no cover - PyYAML comes with the project's deps
-            raise RuntimeError("reading a YAML mapping file needs PyYAML; use JSON or CSV") from None
-        data = yaml.safe_load(text) or {}
-    elif suffix == ".json":
-        data = json.loads(text or "{}")
-    else:
-        raise ValueError(f"mapping file {path}: expected .yaml, .yml, .json or .csv")
-    if not isinstance(data, dict):
-        raise ValueError(f"mapping file {path}: expected an object at the top level")
-    sections = {"columns", *(_VALUE_KINDS)}
-    if not (set(data) & sections):
-        data = {"columns": data}
-    for key in data:
-        if key not in sections:
-            raise ValueError(f"mapping file {path}: unknown section {key!r} (expected {sorted(sections)})")
-    for header, field in (data.get("columns") or {}).items():
-        mapping.add_header(str(header), str(field if field is not None else IGNORE))
-    for kind in _VALUE_KINDS:
-        for value_text, code in (data.get(kind) or {}).items():
-            mapping.add_value(kind, str(value_text), code)
-    return mapping
-
-
-# ------------------------------------------------------------------------ reading
-
-
-def decode_bytes(data: bytes) -> tuple[str, str | None]:
-    """Decode a text file: UTF-8 (BOM or not), UTF-16 (BOM, or NUL-byte pattern), else
-    Windows-1258 (then NFC-composed). Returns the text and the encoding name used."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return decode_utf16(data), "utf-16"
-    head = data[:4096]
-    if head and head.count(b"\x00") > len(head) // 4:
-        even_nuls = head[0::2].count(b"\x00")
-        odd_nuls = head[1::2].count(b"\x00")
-        return decode_utf16(data, "utf-16-be" if even_nuls > odd_nuls else "utf-16-le"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return unicodedata.normalize("NFC", data.decode("cp1258", errors="replace")), "cp1258"
-
-
-def _read_csv_rows(path: Path, score: Callable[[list[list[Any]]], int], limits: Limits) -> Iterator[list[Any]]:
-    """Rows of a CSV file (at most ``max_file_bytes``); the delimiter is the one whose
-    first rows hold the best header."""
-    text, encoding = decode_bytes(read_file(path, limits))
-    widen_csv_fields(limits)
-    head = text[:20000].splitlines()[:HEADER_SCAN_ROWS]
-    best, best_score = ",", -1
-    for delimiter in (",", ";", "\t", "|"):
-        rows = list(csv.reader(head, delimiter=delimiter))
-        found = score(rows)
-        if found > best_score:
-            best, best_score = delimiter, found
-    log.debug("%s decoded as %s, delimiter %r", path, encoding, best)
-    yield from csv.reader(io.StringIO(text, newline=""), delimiter=best)
-
-
-def _read_xlsx_rows(path: Path, sheet: str | None, limits: Limits) -> tuple[Iterator[list[Any]], dt.datetime, str, Any]:
-    import openpyxl
-
-    check_zip(path, limits)  # a part over the limits stops before openpyxl inflates it
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    ws = wb[sheet] if sheet else wb.worksheets[0]
-    epoch = EXCEL_EPOCH_1904 if getattr(wb, "epoch", None) == dt.datetime(1904, 1, 1) else EXCEL_EPOCH_1900
-    rows = (list(r) for r in ws.iter_rows(values_only=True))
-    return rows, epoch, ws.title, wb
 
 
 def _blank(value: Any) -> bool:
@@ -479,8 +185,8 @@ class SpreadsheetSource:
 
     def _rows(self) -> tuple[Iterator[list[Any]], dt.datetime, str, Any]:
         if self.path.suffix.lower() in {".xlsx", ".xlsm"}:
-            return _read_xlsx_rows(self.path, self.sheet, self.limits)
-        rows = _read_csv_rows(self.path, lambda head: self._find_header(head)[1], self.limits)
+            return read_xlsx_rows(self.path, self.sheet, self.limits)
+        rows = read_csv_rows(self.path, lambda head: self._find_header(head)[1], self.limits)
         return rows, EXCEL_EPOCH_1900, "", None
 
     def _find_header(self, head: list[list[Any]]) -> tuple[int, int]:

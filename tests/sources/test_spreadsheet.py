@@ -13,7 +13,9 @@ import openpyxl
 import pytest
 
 from motcua.sources.base import AGENCY_COLUMNS, PROCEDURE_COLUMNS, RAW_SCHEMA
-from motcua.sources.spreadsheet import SpreadsheetSource, fold, sheet_date_stamp
+from motcua.sources.sheet_dates import sheet_date_stamp
+from motcua.sources.sheet_mapping import fold
+from motcua.sources.spreadsheet import SpreadsheetSource
 
 TITLE = ["DANH SÁCH HỒ SƠ TIẾP NHẬN NĂM 2023"]
 HEADERS = ["  MÃ HỒ SƠ ", "ma tthc", "Ten thu tuc", "Đơn  Vị", "kênh:", "Ngày nộp", "NGAY TIEP NHAN",
