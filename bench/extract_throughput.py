@@ -34,8 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from motcua.dev.database_loader import load_bundle_into_database  # noqa: E402
 from motcua.sources.bundle import BundleSource  # noqa: E402
-from motcua.sources.database import DatabaseSource, load_bundle_into_database  # noqa: E402
+from motcua.sources.database import DatabaseSource  # noqa: E402
 from motcua.sources.http import HttpSource  # noqa: E402
 from motcua.sources.spreadsheet import SpreadsheetSource  # noqa: E402
 

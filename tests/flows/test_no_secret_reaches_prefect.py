@@ -49,7 +49,7 @@ def source_with_password(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     """A fresh MariaDB database loaded with the flow cases, readable by a user of its own
     with a password: (source URL, the password, the same URL with a wrong password)."""
     require_server("127.0.0.1", 3306, "MariaDB")
-    from motcua.sources.database import load_bundle_into_database
+    from motcua.dev.database_loader import load_bundle_into_database
 
     tag = uuid.uuid4().hex[:8]
     name, user, password = f"motcua_secrets_{tag}", f"motcua_u_{tag}", f"s3cret-src-{uuid.uuid4().hex[:12]}"

@@ -11,8 +11,9 @@ import pytest
 import sqlalchemy as sa
 from servers import require_server
 
+from motcua.dev.database_loader import load_bundle_into_database
 from motcua.sources.base import RAW_SCHEMA
-from motcua.sources.database import DatabaseSource, load_bundle_into_database
+from motcua.sources.database import DatabaseSource
 
 MARIADB = ("127.0.0.1", 3306)
 

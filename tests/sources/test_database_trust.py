@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from helpers.bundle import dossier, read_table, run_pipeline, write_bundle
 
-from motcua.sources.database import load_bundle_into_database
+from motcua.dev.database_loader import load_bundle_into_database
 
 NIGHT1 = [
     dossier("D1", 9, "20190308100000", intake="20190304090000", due="20190311170000", resolved="20190308100000"),

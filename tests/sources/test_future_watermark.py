@@ -9,8 +9,8 @@ import datetime as dt
 import pytest
 from helpers.bundle import dossier, read_table, run_pipeline, write_bundle
 
+from motcua.dev.database_loader import load_bundle_into_database
 from motcua.dev.simulator.server import Simulator
-from motcua.sources.database import load_bundle_into_database
 from transforms.watermark import capped, run_clock_stamp
 
 FUTURE = "20990101000000"

@@ -260,7 +260,7 @@ def test_an_xlsx_bomb_stops_before_it_is_inflated(tmp_path):
 
 
 def test_a_database_row_over_the_record_limit_is_quarantined(tmp_path, mariadb_source):
-    from motcua.sources.database import load_bundle_into_database
+    from motcua.dev.database_loader import load_bundle_into_database
 
     big = dossier("DBIG", 4, "20190308110000", intake="20190305090000", due="20190312170000",
                   TenTTHC="Thủ tục " + "ư" * 20_000)

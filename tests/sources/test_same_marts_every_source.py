@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from helpers.bundle import read_table, run_pipeline, write_bundle
 from servers import require_server
 
+from motcua.dev.database_loader import load_bundle_into_database
 from motcua.dev.simulator.server import Simulator
-from motcua.sources.database import load_bundle_into_database
 
 MARTS = ("mart.dossier_resolution", "mart.dossier_intake", "mart.indicator")
 SHEET_HEADERS = {
