@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from transforms.int_dossier_record import STATUS_CODES, _code
+from transforms.coded_values import STATUS_CODES, read_code
 from transforms.timeparse import parse_timestamps
 
 COLUMNS = ["dossier_code", "seq", "status_code", "event_at", "agency_code", "office"]
@@ -19,7 +19,7 @@ def build(history: pd.DataFrame, winners: pd.DataFrame) -> pd.DataFrame:
     """``history``: staged history rows; ``winners``: ``record_id, dossier_code`` of the
     current record of each dossier to (re)write."""
     h = history.merge(winners[["record_id", "dossier_code"]], on="record_id", how="inner")
-    status, bad = _code(h["status_raw"], STATUS_CODES)
+    status, bad = read_code(h["status_raw"], STATUS_CODES)
     h = h.assign(status_code=status)[~bad.to_numpy()]
     h["event_at"], _ = parse_timestamps(h["event_raw"])
     h = h.drop_duplicates(["dossier_code", "status_code", "event_raw", "agency_code", "office"])

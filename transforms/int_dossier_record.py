@@ -29,13 +29,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from transforms.coded_values import CHANNEL_CODES, STATUS_CODES, read_bool, read_code, read_int64
+from transforms.due_dates import calendar_groups, processing_days_for
+from transforms.history_milestones import history_milestones_on
 from transforms.timeparse import parse_timestamps
 from transforms.workdays import WorkCalendar
 
-STATUS_CODES = frozenset(range(1, 11))
-CHANNEL_CODES = frozenset({1, 2, 3})
 NOT_RECEIVED = (1, 3)
 END_STATUSES_WITHDRAWN = (7, 8)
 
@@ -48,73 +48,6 @@ OUTPUT_COLUMNS = [
     "supplement_rounds", "applicant_id", "phone", "email", "procedure_known", "agency_known",
     "quarantine_reason",
 ]
-
-
-def _plain_ints(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
-    """The values written as plain ASCII digits (at most 9) as integers, and where they
-    are; None when the values are not text. What ``pd.to_numeric`` makes of them."""
-    if not isinstance(values.dtype, pd.StringDtype):
-        return None
-    arr = pa.array(values.array)
-    plain = pc.and_(pc.less_equal(pc.binary_length(arr), 9), pc.ascii_is_decimal(arr)).fill_null(False)
-    nums = np.zeros(len(arr), dtype=np.int64)
-    mask = plain.to_numpy(zero_copy_only=False)
-    if mask.any():
-        nums[mask] = pc.cast(arr.filter(plain), pa.int64()).to_numpy()
-    return nums, mask
-
-
-def _code(values: pd.Series, allowed: frozenset[int]) -> tuple[pd.Series, pd.Series]:
-    """Integer code and a mask of values present but outside ``allowed``."""
-    plain = _code_arrays(values, allowed)
-    if plain is None:
-        return _code_pandas(values, allowed)
-    nums, inside = plain
-    code = pd.Series(pd.arrays.IntegerArray(nums, ~inside), index=values.index, name=values.name)
-    return code, pd.Series(~inside, index=values.index, name=values.name)
-
-
-def _code_arrays(values: pd.Series, allowed: frozenset[int]) -> tuple[np.ndarray, np.ndarray] | None:
-    """:func:`_code` as numpy arrays (codes, 0 where outside; inside), None when the
-    values are not text."""
-    plain = _plain_ints(values)
-    if plain is None:
-        return None
-    nums, is_plain = plain
-    inside = is_plain & np.isin(nums, np.array(sorted(allowed), dtype=np.int64))
-    rest = ~is_plain & values.notna().to_numpy()
-    if rest.any():  # anything but plain digits, as pandas reads it
-        pos = np.flatnonzero(rest)
-        code, bad = _code_pandas(values.iloc[pos], allowed)
-        inside[pos] = ~bad.to_numpy()
-        nums[pos] = code.fillna(0).to_numpy(dtype=np.int64)
-    return np.where(inside, nums, 0), inside
-
-
-def _to_int64(values: pd.Series) -> pd.Series:
-    """``pd.to_numeric(values, errors="coerce").astype("Int64")``, plain digits read directly."""
-    plain = _plain_ints(values)
-    if plain is None or (~plain[1] & values.notna().to_numpy()).any():
-        return pd.to_numeric(values, errors="coerce").astype("Int64")
-    nums, mask = plain
-    return pd.Series(pd.arrays.IntegerArray(nums, ~mask), index=values.index, name=values.name)
-
-
-def _code_pandas(values: pd.Series, allowed: frozenset[int]) -> tuple[pd.Series, pd.Series]:
-    """:func:`_code` with ``pd.to_numeric`` (every numeric form)."""
-    num = pd.to_numeric(values, errors="coerce")
-    integral = num.notna() & (num == num.round())
-    code = num.where(integral).astype("Int64")
-    inside = code.isin(list(allowed)).fillna(False).astype(bool)
-    return code.where(inside), ~inside
-
-
-def _bool(values: pd.Series) -> pd.Series:
-    s = values.astype("string").str.strip().str.lower()
-    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
-    out[s.isin(["1", "true", "yes", "co", "có"]).fillna(False).astype(bool)] = True
-    out[s.isin(["0", "false", "no", "khong", "không"]).fillna(False).astype(bool)] = False
-    return out
 
 
 def _labels(conditions: list, labels: list[str], index: pd.Index) -> pd.Series:
@@ -146,131 +79,6 @@ def _add_reason(reasons: pd.Series, mask: pd.Series,
     return new
 
 
-def _history_milestones(history: pd.DataFrame) -> pd.DataFrame:
-    """Per record: earliest valid time of statuses 2, 9, 10 and 7/8, and whether an
-    entry of those statuses has an unparseable time."""
-    cols = ["h_intake", "h_resolved9", "h_resolved10", "h_withdrawn",
-            "h_intake_bad", "h_resolved_bad", "h_withdrawn_bad", "h_withdrawn_bad_value"]
-    if history.empty:
-        return pd.DataFrame(columns=cols, index=pd.Index([], name="record_id"))
-    h = history[["record_id", "status_raw", "event_raw"]].copy()
-    h["status"], _ = _code(h["status_raw"], STATUS_CODES)
-    h = h[h["status"].isin([2, 7, 8, 9, 10]).fillna(False).astype(bool)]
-    h["at"], h["bad"] = parse_timestamps(h["event_raw"])
-    st = h["status"].astype("int64")
-    group = np.select([st == 2, st.isin([9]), st.isin([10]), st.isin([7, 8])],
-                      ["intake", "r9", "r10", "w"], default="")
-    h["group"] = group
-    good = h[~h["bad"] & h["at"].notna()]
-    earliest = good.pivot_table(index="record_id", columns="group", values="at", aggfunc="min")
-    out = pd.DataFrame(index=pd.Index(h["record_id"].unique(), name="record_id"))
-    for g, name in (("intake", "h_intake"), ("r9", "h_resolved9"), ("r10", "h_resolved10"), ("w", "h_withdrawn")):
-        out[name] = earliest[g] if g in earliest.columns else pd.Series(dtype="datetime64[us]")
-        out[name] = out[name].astype("datetime64[us]")
-    bad = h[h["bad"]]
-    out["h_intake_bad"] = out.index.isin(bad.loc[bad["group"] == "intake", "record_id"])
-    out["h_resolved_bad"] = out.index.isin(bad.loc[bad["group"].isin(["r9", "r10"]), "record_id"])
-    wbad = bad[bad["group"] == "w"].drop_duplicates("record_id").set_index("record_id")["event_raw"]
-    out["h_withdrawn_bad"] = out.index.isin(wbad.index)
-    out["h_withdrawn_bad_value"] = wbad.reindex(out.index)
-    return out
-
-
-_MILESTONE_GROUPS = (("h_intake", (2,)), ("h_resolved9", (9,)), ("h_resolved10", (10,)), ("h_withdrawn", (7, 8)))
-
-
-def _history_milestones_on(history: pd.DataFrame, idx: pd.Index) -> pd.DataFrame:
-    """:func:`_history_milestones` for the records ``idx`` (the record ids, unique), with
-    what a record without such entries gets: NaT and False."""
-    n = len(idx)
-    out = pd.DataFrame(index=idx)
-    nat = np.iinfo(np.int64).max
-    if history.empty:
-        for name, _ in _MILESTONE_GROUPS:
-            out[name] = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
-        for name in ("h_intake_bad", "h_resolved_bad", "h_withdrawn_bad"):
-            out[name] = np.zeros(n, dtype=bool)
-        out["h_withdrawn_bad_value"] = pd.Series(pd.NA, index=idx, dtype="object")
-        return out
-    plain = _code_arrays(history["status_raw"], STATUS_CODES)
-    if plain is None:
-        status = _code_pandas(history["status_raw"], STATUS_CODES)[0].fillna(0).to_numpy(dtype=np.int64)
-    else:
-        status = plain[0]
-    keep = np.isin(status, [2, 7, 8, 9, 10])
-    pos = idx.get_indexer(history["record_id"].to_numpy()[keep])
-    status = status[keep]
-    event = history["event_raw"][keep]
-    at, bad = parse_timestamps(event)
-    at = at.to_numpy().view(np.int64)  # NaT is the smallest int64
-    bad = bad.to_numpy()
-    inside = pos >= 0
-    good = inside & ~bad & (at != np.iinfo(np.int64).min)
-    for name, statuses in _MILESTONE_GROUPS:
-        m = good & np.isin(status, statuses)
-        earliest = np.full(n, nat, dtype=np.int64)
-        np.minimum.at(earliest, pos[m], at[m])
-        earliest[earliest == nat] = np.iinfo(np.int64).min
-        out[name] = earliest.view("datetime64[us]")
-    for name, statuses in (("h_intake_bad", (2,)), ("h_resolved_bad", (9, 10))):
-        flag = np.zeros(n, dtype=bool)
-        flag[pos[inside & bad & np.isin(status, statuses)]] = True
-        out[name] = flag
-    wbad = np.flatnonzero(inside & bad & np.isin(status, (7, 8)))
-    flag = np.zeros(n, dtype=bool)
-    flag[pos[wbad]] = True
-    out["h_withdrawn_bad"] = flag
-    first = wbad[np.unique(pos[wbad], return_index=True)[1]]  # each record's first such entry
-    out["h_withdrawn_bad_value"] = pd.Series(event.iloc[first].to_numpy(), index=idx[pos[first]],
-                                             dtype=event.dtype).reindex(idx)
-    return out
-
-
-def _calendars(codes: np.ndarray, default: WorkCalendar,
-               per_agency: dict[str, WorkCalendar] | None) -> list[tuple[WorkCalendar, np.ndarray]]:
-    """(calendar, rows) for every row: an agency with calendar overrides gets its own,
-    every other row (one call for them all) the default."""
-    rest = np.ones(len(codes), dtype=bool)
-    out = []
-    for code in sorted(set(codes.tolist()) & set(per_agency or {}), key=str):
-        rows = codes == code
-        out.append((per_agency[code], rows))
-        rest &= ~rows
-    out.append((default, rest))
-    return out
-
-
-def processing_days_for(
-    procedures: pd.DataFrame, procedure_code: pd.Series, on_date: pd.Series
-) -> pd.Series:
-    """``ThoiHanGiaiQuyet`` of the catalogue row valid on each date, else of the row in
-    force most recently before it; NaN when the code has no such row.
-
-    ``procedures`` has ``procedure_code, valid_from, valid_to, processing_days``.
-    """
-    out = pd.Series(np.nan, index=procedure_code.index)
-    if procedures is None or procedures.empty:
-        return out
-    cat = procedures[["procedure_code", "valid_from", "valid_to", "processing_days"]].copy()
-    cat["valid_from"] = pd.to_datetime(cat["valid_from"]).astype("datetime64[us]").fillna(pd.Timestamp("1900-01-01"))
-    cat["valid_to"] = pd.to_datetime(cat["valid_to"]).astype("datetime64[us]").fillna(pd.Timestamp("2200-01-01"))
-    cat = cat.dropna(subset=["procedure_code"])
-    q = pd.DataFrame({"code": procedure_code.astype("string"), "d": pd.to_datetime(on_date).dt.normalize().astype("datetime64[us]")})
-    q = q[q["code"].notna() & q["d"].notna()].rename_axis("_row").reset_index()
-    if q.empty:
-        return out
-    m = q.merge(cat, left_on="code", right_on="procedure_code", how="inner")
-    valid = m[(m["valid_from"] <= m["d"]) & (m["d"] <= m["valid_to"])]
-    # the latest-starting row valid on the date
-    valid = valid.sort_values(["_row", "valid_from"]).drop_duplicates("_row", keep="last")
-    before = m[m["valid_to"] < m["d"]].sort_values(["_row", "valid_to", "valid_from"])
-    before = before.drop_duplicates("_row", keep="last")
-    chosen = pd.concat([valid, before[~before["_row"].isin(valid["_row"])]])
-    days = pd.to_numeric(chosen["processing_days"], errors="coerce")
-    out.loc[chosen["_row"].to_numpy()] = days.to_numpy()
-    return out
-
-
 def build(
     staged: pd.DataFrame,
     history: pd.DataFrame,
@@ -289,10 +97,10 @@ def build(
     dossier = s["dossier_code"]
     reason = _add_reason(reason, s["parse_error"].isna() & dossier.isna(), "missing_dossier_code: MaHoSo absent or empty")
 
-    status, status_bad = _code(s["status_raw"], STATUS_CODES)
+    status, status_bad = read_code(s["status_raw"], STATUS_CODES)
     reason = _add_reason(reason, s["parse_error"].isna() & status_bad,
                          lambda: "status_out_of_table: TrangThaiHoSo=" + s["status_raw"].fillna("<missing>").astype(str))
-    channel, channel_bad = _code(s["channel_raw"], CHANNEL_CODES)
+    channel, channel_bad = read_code(s["channel_raw"], CHANNEL_CODES)
     reason = _add_reason(reason, s["parse_error"].isna() & channel_bad,
                          lambda: "channel_out_of_table: KenhThucHien=" + s["channel_raw"].fillna("<missing>").astype(str))
 
@@ -307,7 +115,7 @@ def build(
     returned, _ = parse_timestamps(s["returned_raw"])
     refused, _ = parse_timestamps(s["refused_raw"])
 
-    hm = _history_milestones_on(history, idx)
+    hm = history_milestones_on(history, idx)
 
     reason = _add_reason(reason, intake_bad, lambda: "intake_unparseable: NgayTiepNhan=" + s["intake_raw"].astype(str))
     reason = _add_reason(reason, s["intake_raw"].isna() & hm["h_intake_bad"],
@@ -352,7 +160,7 @@ def build(
         start = intake[need].to_numpy().astype("datetime64[D]")
         days = n_days.to_numpy()
         d = np.full(len(start), np.datetime64("NaT"), dtype="datetime64[D]")
-        for c, rows in _calendars(agency[need].to_numpy(), cal, agency_calendars):
+        for c, rows in calendar_groups(agency[need].to_numpy(), cal, agency_calendars):
             d[rows] = c.nth_working_day_after(start[rows], days[rows])
         computed = pd.Series(pd.to_datetime(d).astype("datetime64[us]"), index=n_days.index)
         due = due.fillna(computed)
@@ -371,7 +179,7 @@ def build(
         start = intake.to_numpy()[pos].astype("datetime64[D]")
         end = resolved.to_numpy()[pos].astype("datetime64[D]")
         days = np.full(len(pos), np.nan)
-        for c, rows in _calendars(agency.to_numpy()[pos], cal, agency_calendars):
+        for c, rows in calendar_groups(agency.to_numpy()[pos], cal, agency_calendars):
             days[rows] = c.working_days_between(start[rows], end[rows])
         values = np.full(len(idx), np.nan)
         values[pos] = days
@@ -391,7 +199,7 @@ def build(
             "agency_code": agency.astype("string"),
             "channel_code": channel,
             "status_code": st_int,
-            "applicant_type": _to_int64(s["applicant_type_raw"]),
+            "applicant_type": read_int64(s["applicant_type_raw"]),
             "is_received": is_received,
             "submitted_at": submitted,
             "intake_at": intake,
@@ -406,9 +214,9 @@ def build(
             "updated_at": updated,
             "resolution_class": resolution_class,
             "processing_working_days": pd.array(proc_days.round(), dtype="Int64") if len(proc_days) else pd.array([], dtype="Int64"),
-            "rating": _to_int64(s["rating_raw"]),
-            "paid_online": _bool(s["paid_online_raw"]),
-            "digitised": _bool(s["digitised_raw"]),
+            "rating": read_int64(s["rating_raw"]),
+            "paid_online": read_bool(s["paid_online_raw"]),
+            "digitised": read_bool(s["digitised_raw"]),
             "supplement_rounds": s["supplement_rounds"],
             "applicant_id": s["applicant_id"],
             "phone": s["phone"],

@@ -1,7 +1,7 @@
 """The column-wise staging paths give exactly what the per-record rules give.
 
 ``stg_dossier_snapshot.build`` parses column-wise and sends the records it does not take
-(source errors, text that is not a JSON object, …) to ``_build_reference``, the original
+(source errors, text that is not a JSON object, …) to ``build_reference``, the original
 per-record loop. ``int_dossier_record`` and ``timeparse`` read plain values (digits,
 ``yyyyMMddHHmmss``) directly and leave every other value to the pandas path they had.
 Each fast path is compared here with its reference on messy input, frame for frame.
@@ -19,8 +19,17 @@ import pytest
 from pandas.testing import assert_frame_equal, assert_series_equal
 
 from motcua.sources.base import make_batch
-from transforms import int_dossier_record, stg_dossier_snapshot, timeparse
-from transforms.stg_dossier_snapshot import FIELDS, HISTORY_FIELDS, WHITESPACE
+from transforms import (
+    coded_values,
+    history_milestones,
+    int_dossier_record,
+    stg_dossier_snapshot,
+    timeparse,
+)
+from transforms.arrow_text import WHITESPACE, as_text, converted, scalar_text, stripped
+from transforms.due_dates import calendar_groups
+from transforms.snapshot_columns import build_columns
+from transforms.stg_dossier_snapshot import FIELDS, HISTORY_FIELDS, build_reference
 
 # --------------------------------------------------------------------------- messy records
 GOOD = {
@@ -126,6 +135,11 @@ def _same(fast: tuple[pd.DataFrame, pd.DataFrame], slow: tuple[pd.DataFrame, pd.
 
 
 # --------------------------------------------------------------------------- staging
+def _columns(raw, first_id: int):
+    """The column-wise path alone (None when it does not take the batch)."""
+    return build_columns(raw, first_id, FIELDS, HISTORY_FIELDS, build_reference)
+
+
 def test_whitespace_is_what_str_strip_removes():
     assert set(WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
 
@@ -133,9 +147,9 @@ def test_whitespace_is_what_str_strip_removes():
 @pytest.mark.parametrize("first_id", [0, 1000])
 def test_messy_table_equals_the_per_record_rules(first_id):
     batch = messy_batch()
-    fast = stg_dossier_snapshot._build_columns(batch, first_id)
+    fast = _columns(batch, first_id)
     assert fast is not None, "the column-wise path must take this batch (else nothing is compared)"
-    _same(fast, stg_dossier_snapshot._build_reference(batch, first_id))
+    _same(fast, build_reference(batch, first_id))
     staged, history = fast
     # the batch does hold the messy cases the comparison is about
     assert staged["parse_error"].str.startswith("invalid_json").sum() > 50
@@ -151,8 +165,8 @@ def test_messy_frame_input_equals_the_per_record_rules():
     frame.loc[6, "error"] = float("nan")  # NaN error: no error
     frame.loc[7, "record"] = np.nan
     frame.loc[8, "record"] = _Text(json.dumps(GOOD))  # not exactly str: parsed one at a time, history and all
-    assert stg_dossier_snapshot._build_columns(frame, 3) is not None
-    _same(stg_dossier_snapshot.build(frame, 3), stg_dossier_snapshot._build_reference(frame, 3))
+    assert _columns(frame, 3) is not None
+    _same(stg_dossier_snapshot.build(frame, 3), build_reference(frame, 3))
 
 
 class _Text(str):
@@ -161,7 +175,7 @@ class _Text(str):
 
 def test_text_conversion_equals_text_rule():
     """Every way a list of parsed values is made Arrow text (all str, all int, all bool,
-    inferred, mixed) gives ``_text`` (then strip, empty as null) for each value."""
+    inferred, mixed) gives ``scalar_text`` (then strip, empty as null) for each value."""
     pool = [json.loads(v) for v in ODD_VALUES] + [None, None, "x", 3, True, 2**70, -(2**63), 2**63 - 1]
     rng = random.Random(2)
     shapes = [pool, [v for v in pool if isinstance(v, str) or v is None],
@@ -170,16 +184,16 @@ def test_text_conversion_equals_text_rule():
     for _ in range(300):
         chunks = [[rng.choice(shape) for _ in range(rng.randint(0, 12))]
                   for shape in rng.choices(shapes, k=rng.randint(1, 4))]  # a column made in chunks
-        want = [stg_dossier_snapshot._text(v) for chunk in chunks for v in chunk]
+        want = [scalar_text(v) for chunk in chunks for v in chunk]
         for kind in ("text", "int", "bool"):
-            parts = [stg_dossier_snapshot._converted(chunk, kind) for chunk in chunks]
-            got = stg_dossier_snapshot._stripped(stg_dossier_snapshot._as_text(parts)).to_pylist()
+            parts = [converted(chunk, kind) for chunk in chunks]
+            got = stripped(as_text(parts)).to_pylist()
             assert got == want, (kind, chunks)
 
 
 def test_good_records_stay_on_the_column_path():
     batch = make_batch([f"l:{i}" for i in range(500)], [json.dumps(GOOD, ensure_ascii=False)] * 500)
-    _same(stg_dossier_snapshot._build_columns(batch, 0), stg_dossier_snapshot._build_reference(batch, 0))
+    _same(_columns(batch, 0), build_reference(batch, 0))
     staged, history = stg_dossier_snapshot.build(batch)
     assert staged["parse_error"].isna().all() and len(history) == 1000
     assert staged.loc[0, "record_hash"] == stg_dossier_snapshot.record_hash(json.dumps(GOOD, ensure_ascii=False))
@@ -201,14 +215,14 @@ def test_text_rules_by_hand():
 def test_text_arrow_cannot_hold_goes_the_per_record_way():
     frame = pd.DataFrame({"locator": ["a", "b"], "record": [json.dumps(GOOD), '{"MaHoSo": "\ud800"}'],
                           "error": [None, None]}, dtype=object)
-    assert stg_dossier_snapshot._build_columns(frame, 0) is None  # a lone surrogate
-    _same(stg_dossier_snapshot.build(frame), stg_dossier_snapshot._build_reference(frame))
+    assert _columns(frame, 0) is None  # a lone surrogate
+    _same(stg_dossier_snapshot.build(frame), build_reference(frame))
 
 
 def test_empty_and_all_bad_batches():
     for texts in ([], ["[]", "", "{"]):
         batch = make_batch([f"l:{i}" for i in range(len(texts))], texts)
-        _same(stg_dossier_snapshot.build(batch), stg_dossier_snapshot._build_reference(batch))
+        _same(stg_dossier_snapshot.build(batch), build_reference(batch))
 
 
 # --------------------------------------------------------------------------- rules
@@ -237,12 +251,12 @@ def test_codes_and_integers_equal_to_numeric():
     for _ in range(200):
         values = [rng.choice(pool) for _ in range(rng.randint(0, 12))]
         s = pd.Series(values, dtype="string", index=np.arange(len(values)) + 10, name="status_raw")
-        for allowed in (int_dossier_record.STATUS_CODES, int_dossier_record.CHANNEL_CODES):
-            got, want = int_dossier_record._code(s, allowed), int_dossier_record._code_pandas(s, allowed)
+        for allowed in (coded_values.STATUS_CODES, coded_values.CHANNEL_CODES):
+            got, want = coded_values.read_code(s, allowed), coded_values.read_code_pandas(s, allowed)
             assert_series_equal(got[0], want[0], check_exact=True)
             assert_series_equal(got[1], want[1], check_exact=True)
         if not {"4.5", "nan"} & set(values):  # those make the pandas expression raise
-            assert_series_equal(int_dossier_record._to_int64(s),
+            assert_series_equal(coded_values.read_int64(s),
                                 pd.to_numeric(s, errors="coerce").astype("Int64"), check_exact=True)
 
 
@@ -259,8 +273,8 @@ def test_history_milestones_equal_the_pivot():
                                       for _ in range(len(history))], dtype="string")
     idx = staged.set_index("record_id", drop=False).index
     for h in (history.iloc[:0], history):
-        got = int_dossier_record._history_milestones_on(h, idx)
-        want = int_dossier_record._history_milestones(h).reindex(idx)
+        got = history_milestones.history_milestones_on(h, idx)
+        want = history_milestones.history_milestones(h).reindex(idx)
         for c in ("h_intake_bad", "h_resolved_bad", "h_withdrawn_bad"):
             want[c] = want[c].fillna(False).astype(bool)
         for c in ("h_intake", "h_resolved9", "h_resolved10", "h_withdrawn"):
@@ -284,11 +298,11 @@ def test_calendar_groups_cover_every_row_once():
 
     default, a1, blank = WorkCalendar(), WorkCalendar(), WorkCalendar()
     codes = np.array(["A1", "A2", "", "A1", "A3", ""], dtype=object)
-    groups = int_dossier_record._calendars(codes, default, {"A1": a1, "": blank, "A9": WorkCalendar()})
+    groups = calendar_groups(codes, default, {"A1": a1, "": blank, "A9": WorkCalendar()})
     seen = np.zeros(len(codes), dtype=int)
     for cal, rows in groups:
         seen += rows
         expected = {"A1": a1, "": blank}
         assert all(expected.get(c, default) is cal for c in codes[rows])
     assert (seen == 1).all()
-    assert int_dossier_record._calendars(codes, default, None)[0][0] is default
+    assert calendar_groups(codes, default, None)[0][0] is default
