@@ -32,10 +32,10 @@ Which lock applies when (see docs/prefect.md):
   of the global concurrency limit ``motcua-warehouse-writes`` (``strict=True``: a missing
   limit is an error; create it with ``motcua setup-prefect``), so runs queue visibly in
   Prefect; ``MOTCUA_WRITE_LIMIT=on|off`` forces it on or off (``auto`` by default);
-* always, the database lock (:func:`flows.locks.warehouse_lock`): DuckDB's own file
+* always, the database lock (:func:`warehouse.locks.warehouse_lock`): DuckDB's own file
   lock held for the whole section (plus a lock per file for threads of one process), or
   a PostgreSQL advisory lock (which every writing transaction checks it still holds:
-  :mod:`flows.locks`). It is what protects runs that share no Prefect server.
+  :mod:`warehouse.locks`). It is what protects runs that share no Prefect server.
 """
 
 from __future__ import annotations
@@ -48,12 +48,12 @@ from zoneinfo import ZoneInfo
 from prefect import flow, get_run_logger
 
 from flows import tasks
-from flows.errors import PipelineError
-from flows.locks import WRITE_LOCK_NAME, lock_timeout, warehouse_lock
 from flows.stages import stage as staging
 from flows.stages.runs import Run, new_run, note_failure
 from motcua.redact import check_parameter, conceal, install_log_redaction
 from motcua.settings import Settings, SettingsError
+from warehouse.errors import PipelineError
+from warehouse.locks import WRITE_LOCK_NAME, lock_timeout, warehouse_lock
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 """The one-stop systems' (and the report's) time zone."""

@@ -17,8 +17,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 from prefect.tasks import exponential_backoff
 
-from flows.errors import PipelineError
-from flows.locks import with_warehouse_retry
 from flows.stages import extract as extracting
 from flows.stages import load_core as loading
 from flows.stages import marts
@@ -27,6 +25,8 @@ from flows.stages import report as reporting
 from flows.stages import stage as staging
 from flows.stages.runs import Run, pause_for_test
 from motcua.settings import Settings, SettingsError
+from warehouse.errors import PipelineError
+from warehouse.locks import with_warehouse_retry
 
 SOURCE_RETRY_DELAYS = [5, 30, 120]
 """Seconds between attempts at reading the source (then jitter, see below)."""

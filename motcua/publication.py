@@ -95,8 +95,7 @@ class PublicationRecorder:
         publication row exists); the publication row, the comparison and the removal of
         the previous publications' dossier rows (only the latest is ever compared) go in
         one last transaction."""
-        from flows import locks
-        from warehouse import load, schema
+        from warehouse import load, locks, schema
         from warehouse.engine import create_schema
 
         self._finish()

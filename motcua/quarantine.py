@@ -246,12 +246,12 @@ def retry(warehouse_url: str, reason: str | None = None, ids: list[str] | None =
     fact changes (nothing passed, or only snapshots older than the current ones), the
     quarantine rows are updated and the run recorded ``completed`` without touching the
     marts."""
-    from flows import locks
-    from flows.locks import warehouse_lock
     from flows.stages.marts import build_marts
     from flows.stages.publish import mark_marts_stale, plan_rebuild, publish
     from flows.stages.runs import new_run, note_failure
     from transforms import fct_dossier, fct_dossier_event
+    from warehouse import locks
+    from warehouse.locks import warehouse_lock
 
     settings = Settings.from_env(warehouse_url=warehouse_url, data_dir=data_dir)
     engine = make_engine(settings.warehouse_url)

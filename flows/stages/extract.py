@@ -12,7 +12,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from flows.errors import PipelineError
 from flows.stages.runs import Run, frame_private, log, source_name, write_private
 from motcua.settings import Settings
 from motcua.sources import open_source
@@ -21,6 +20,7 @@ from transforms import (
     dim_procedure,
 )
 from warehouse.engine import private_dir as _private_dir
+from warehouse.errors import PipelineError
 
 # --------------------------------------------------------------------------- extract
 PARALLEL_EXTRACT_BYTES = 32 << 20

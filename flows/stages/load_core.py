@@ -11,8 +11,6 @@ import pandas as pd
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from flows import locks
-from flows.errors import PipelineError
 from flows.stages.extract import read_catalogue
 from flows.stages.runs import Run, legacy_name, log, record_run, source_name
 from flows.stages.stage import read_bucket
@@ -25,8 +23,9 @@ from transforms import (
     stg_dossier_snapshot,
     watermark,
 )
-from warehouse import load, schema
+from warehouse import load, locks, schema
 from warehouse.engine import create_schema, make_engine
+from warehouse.errors import PipelineError
 
 
 # --------------------------------------------------------------------------- load core

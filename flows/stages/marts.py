@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from flows.errors import PipelineError
 from flows.stages.runs import Run, frame_private
 from motcua.settings import Settings
 from transforms import (
@@ -27,6 +26,7 @@ from transforms.partitions import intervals_from_json, partition_mask, period_co
 from warehouse import load, schema
 from warehouse.engine import duckdb_buffer_share, make_engine
 from warehouse.engine import private_dir as _private_dir
+from warehouse.errors import PipelineError
 from warehouse.reads import (
     FCT_CHUNK,
     MART_FCT_COLUMNS,

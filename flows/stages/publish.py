@@ -10,8 +10,6 @@ import json
 import pandas as pd
 import sqlalchemy as sa
 
-from flows import locks
-from flows.errors import PipelineError
 from flows.stages.load_core import fct_is_empty
 from flows.stages.marts import DELTA_MAX_DOSSIERS, save_state
 from flows.stages.runs import (
@@ -34,9 +32,10 @@ from transforms.partitions import (
     merge_intervals,
     partition_mask,
 )
-from warehouse import load, schema
+from warehouse import load, locks, schema
 from warehouse.engine import create_schema, make_engine
 from warehouse.engine import private_dir as _private_dir
+from warehouse.errors import PipelineError
 from warehouse.reads import (
     MART_FCT_COLUMNS,
     count_fct,

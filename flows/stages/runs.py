@@ -18,10 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from flows import locks
 from motcua.redact import conceal, redact_url, reveal, scrub
 from motcua.settings import Settings, pause_hook, pseudonym_key
-from warehouse import schema
+from warehouse import locks, schema
 from warehouse.engine import make_engine
 from warehouse.engine import private_dir as _private_dir
 

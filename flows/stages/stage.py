@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from flows.errors import PipelineError
 from flows.stages.extract import read_catalogue
 from flows.stages.runs import Run
 from motcua.settings import Settings
@@ -25,6 +24,7 @@ from transforms import (
 )
 from transforms.workdays import calendars_from_overrides
 from warehouse.engine import private_dir as _private_dir
+from warehouse.errors import PipelineError
 
 
 # --------------------------------------------------------------------------- stage

@@ -31,10 +31,10 @@ def backfill(date_from: dt.datetime, date_to: dt.datetime, source: str | None, w
     Safe next to a nightly run: warehouse writes wait for the write lock.
     """
     from flows.backfill import backfill as backfill_flow
-    from flows.errors import PipelineError
     from motcua.redact import conceal
     from motcua.settings import SettingsError
     from motcua.sources.http import HttpSourceError
+    from warehouse.errors import PipelineError
 
     try:
         with stage_progress(show_progress):  # the flow run gets the URLs redacted (motcua.redact)

@@ -100,11 +100,11 @@ def nightly(source: str | None, warehouse: str | None, data_dir: str | None, qua
     Safe next to a backfill or another run: warehouse writes wait for the write lock.
     An interrupted run is completed by the next one. Exits non-zero when the run fails.
     """
-    from flows.errors import PipelineError
     from flows.nightly import nightly as nightly_flow
     from motcua.redact import conceal
     from motcua.settings import SettingsError
     from motcua.sources.http import HttpSourceError
+    from warehouse.errors import PipelineError
 
     try:
         with stage_progress(show_progress):  # the flow run gets the URLs redacted (motcua.redact)

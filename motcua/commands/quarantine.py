@@ -107,9 +107,9 @@ def retry(reason: str | None, from_file: Path | None, ids: tuple[str, ...], ware
     quarantined with their new reason. Exits non-zero only when the retry itself
     could not be carried out.
     """
-    from flows.errors import PipelineError
     from motcua import quarantine as q
     from motcua.settings import SettingsError
+    from warehouse.errors import PipelineError
 
     try:
         result = q.retry(_url(warehouse), reason=reason, ids=list(ids) or None, from_file=from_file,

@@ -16,10 +16,10 @@ def replay(warehouse: str | None, data_dir: str | None) -> None:
     """Re-process every record of the raw zone (as first read, with the latest catalogue
     read with it) into the warehouse: no access to the original source is needed. The
     newest snapshot per dossier wins, so replaying is idempotent."""
-    from flows.errors import PipelineError
     from flows.pipeline import motcua_run
     from motcua.settings import Settings
     from motcua.sources.replay import ReplaySource
+    from warehouse.errors import PipelineError
 
     settings = Settings.from_env(warehouse_url=warehouse, data_dir=data_dir)
     raw = Path(settings.data_dir) / "raw"

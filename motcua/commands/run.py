@@ -38,12 +38,12 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
     The flow run gets the URLs redacted (a password as ***): Prefect stores its
     parameters. The passwords stay in this process (motcua.redact).
     """
-    from flows.errors import PipelineError
     from flows.pipeline import motcua_run
     from motcua import reporting
     from motcua.redact import conceal, scrub
     from motcua.settings import Settings, SettingsError
     from motcua.sources.http import HttpSourceError
+    from warehouse.errors import PipelineError
 
     try:
         settings = Settings.from_env(warehouse_url=warehouse, data_dir=data_dir,

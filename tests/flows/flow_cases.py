@@ -115,11 +115,11 @@ def run_stages(url: str, data_dir: Path, source: Path | str, *, flow: str = "tes
     the publish would. The expectation suites (slow, tested elsewhere) only run with
     ``validate``."""
     from flows import tasks
-    from flows.locks import warehouse_lock
     from flows.stages import stage as staging
     from flows.stages.marts import build_marts
     from flows.stages.runs import new_run
     from motcua.settings import Settings
+    from warehouse.locks import warehouse_lock
 
     settings = Settings.from_env(warehouse_url=url, data_dir=data_dir)
     run = new_run(settings, str(source))

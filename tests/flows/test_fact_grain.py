@@ -11,11 +11,11 @@ from helpers.bundle import dossier, run_pipeline, write_bundle
 from helpers.warehouses import ENGINES, make_warehouse
 
 from expectations import gate
-from flows.errors import PipelineError
 from flows.stages.marts import build_marts
 from flows.stages.runs import new_run
 from motcua.settings import Settings
 from warehouse.engine import make_engine
+from warehouse.errors import PipelineError
 from warehouse.reads import grain_problem
 
 D1 = dossier("D1", 9, "20190308100000", intake="20190304090000", due="20190311170000", resolved="20190308100000",

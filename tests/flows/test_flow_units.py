@@ -16,10 +16,10 @@ from click.testing import CliRunner
 
 from flows import pipeline
 from flows.annual_report import default_report_year
-from flows.errors import PipelineError
-from flows.locks import WarehouseLockTimeout, warehouse_lock
 from flows.stages.runs import new_run, pause_for_test
 from motcua.settings import Settings, SettingsError
+from warehouse.errors import PipelineError
+from warehouse.locks import WarehouseLockTimeout, warehouse_lock
 
 REPO = Path(__file__).resolve().parents[2]
 UTC = dt.UTC

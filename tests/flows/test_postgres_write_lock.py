@@ -1,12 +1,12 @@
-"""On PostgreSQL the write lock cannot vanish unnoticed (see :mod:`flows.locks`).
+"""On PostgreSQL the write lock cannot vanish unnoticed (see :mod:`warehouse.locks`).
 
 The run's session advisory lock lives on an idle connection; these tests end that
 session with ``pg_terminate_backend`` in the middle of a run and show that the run's
-next writing transaction fails with :class:`flows.locks.WarehouseLockLost` and writes
+next writing transaction fails with :class:`warehouse.locks.WarehouseLockLost` and writes
 nothing (the failure is still recorded), that a transaction open when the session ended
 is rolled back at its commit, and that a second run started after the kill writes only
 after the first run's last transaction has ended. And that every writing transaction
-takes the transaction-level lock :data:`flows.locks.WRITE_XACT_KEY`: writers wait for it
+takes the transaction-level lock :data:`warehouse.locks.WRITE_XACT_KEY`: writers wait for it
 and never overlap.
 """
 
@@ -31,16 +31,16 @@ from flow_cases import (
 )
 from helpers.warehouses import admin_engine, comparable, fresh_postgres_database
 
-from flows import locks, tasks
-from flows.errors import PipelineError
-from flows.locks import WRITE_LOCK_NAME, _advisory_key, warehouse_lock
+from flows import tasks
 from flows.stages.marts import build_marts
 from flows.stages.publish import mark_marts_stale
 from flows.stages.runs import MARTS_HEALED, MARTS_STALE, Run, new_run, note_failure, run_message
 from flows.stages.stage import stage
 from motcua.settings import Settings
-from warehouse import load, schema
+from warehouse import load, locks, schema
 from warehouse.engine import create_schema, make_engine
+from warehouse.errors import PipelineError
+from warehouse.locks import WRITE_LOCK_NAME, _advisory_key, warehouse_lock
 
 pytestmark = pytest.mark.postgres
 

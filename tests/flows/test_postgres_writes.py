@@ -12,8 +12,8 @@ import pytest
 from flow_cases import assert_no_duplicates, read_marts, read_runs, run_stages
 from helpers.warehouses import comparable, fresh_postgres_database
 
-from flows.locks import warehouse_lock
 from motcua.settings import Settings
+from warehouse.locks import warehouse_lock
 
 pytestmark = pytest.mark.postgres
 

@@ -1,7 +1,8 @@
 """The warehouse's write lock (:func:`warehouse_lock`), and every writing transaction on
-PostgreSQL checking that its run still holds it.
+PostgreSQL checking that its run still holds it. (The Prefect global concurrency limit a
+run takes first, when a server is configured, is orchestration: :mod:`flows.pipeline`.)
 
-:func:`flows.locks.warehouse_lock` holds a *session* advisory lock on a dedicated, idle
+:func:`warehouse_lock` holds a *session* advisory lock on a dedicated, idle
 connection (the *lock session*) for the whole write section of a run. A session can end
 under a run (a server restart, an idle timeout, ``pg_terminate_backend``, a pooler) and
 its lock goes with it: another run can then take the lock and write at the same time.
@@ -49,9 +50,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from flows.errors import PipelineError
 from motcua.settings import Settings
-from warehouse.engine import make_engine
+from warehouse.engine import create_schema, make_engine
+from warehouse.errors import PipelineError
 
 log = logging.getLogger("motcua")
 
@@ -145,6 +146,20 @@ def write_transaction(engine: sa.Engine, what: str, *, check: bool = True) -> It
 
 
 @contextmanager
+def writing(warehouse_url: str, what: str, *, migrate: bool = False, check: bool = True) -> Iterator[sa.Connection]:
+    """:func:`write_transaction` on an engine of its own for ``warehouse_url`` (disposed
+    at the end), the schema first upgraded when ``migrate`` (:func:`create_schema`)."""
+    engine = make_engine(warehouse_url)
+    try:
+        if migrate:
+            create_schema(engine)
+        with write_transaction(engine, what, check=check) as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+@contextmanager
 def write_step(conn: sa.Connection, what: str, *, check: bool = True) -> Iterator[sa.Connection]:
     """One writing transaction on an open connection, committed at the end: what
     :func:`write_transaction` does, for a writer that commits in several steps on the same
@@ -212,7 +227,7 @@ def _advisory_key(name: str) -> int:
 
 def _unlock(conn: sa.Connection, key: int, holder: str) -> None:
     """Release the session lock; a session that ended has released it already (its
-    run's writes have failed since, see :mod:`flows.locks`): a warning, not an error
+    run's writes have failed since, see this module's doc): a warning, not an error
     that would hide the run's own."""
     try:
         conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
@@ -234,11 +249,11 @@ def warehouse_lock(settings: Settings, holder: str, timeout: float | None = None
       (``pg_try_advisory_lock``, polled), released on exit or when the session ends.
       A session can end under the run (server restart, idle timeout,
       ``pg_terminate_backend``, a pooler), and another run then take the lock: so the
-      lock session is recorded for this context (:func:`flows.locks.holding`) and every
-      writing transaction (:func:`flows.locks.write_transaction`) takes a
+      lock session is recorded for this context (:func:`holding`) and every
+      writing transaction (:func:`write_transaction`) takes a
       transaction-level advisory lock and checks, at its start and before its commit,
       that this session still holds the lock; if not it raises
-      :class:`flows.locks.WarehouseLockLost` and rolls back. So the run fails at its next
+      :class:`WarehouseLockLost` and rolls back. So the run fails at its next
       write instead of writing beside another run, and writing transactions of two runs
       never overlap.
     * other databases: no lock (a warning).
