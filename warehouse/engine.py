@@ -57,6 +57,11 @@ def is_postgresql(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "postgresql"
 
 
+Connection = sa.Connection
+"""A connection to the warehouse as the stages hold one: opened by :func:`connected` or
+:func:`warehouse.locks.writing` and handed to the functions of :mod:`warehouse` (the
+stages themselves run no statement on it)."""
+
 _WARNED_OPEN: set[Path] = set()
 """Warehouse files already reported as readable by others (warned once per process)."""
 
@@ -278,3 +283,19 @@ def create_schema(engine: Engine) -> None:
     """Bring the warehouse's schemas, tables and views up to date (idempotent): upgrade
     to the newest Alembic revision."""
     upgrade(engine, "head")
+
+
+@contextmanager
+def connected(url: str, *, migrate: bool = False) -> Iterator[sa.Connection]:
+    """A connection to the warehouse ``url`` on an engine of its own, disposed at the end
+    (so a DuckDB file is not held after); the schema first upgraded when ``migrate``
+    (:func:`create_schema`). For reads, and for a writer that commits in steps
+    (:func:`warehouse.locks.write_step`)."""
+    engine = make_engine(url)
+    try:
+        if migrate:
+            create_schema(engine)
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()

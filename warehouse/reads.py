@@ -1,5 +1,7 @@
 """Reads of the core the stages and the report share: the dossier facts in bounded
-chunks, the dimensions, the coverage and fingerprint of the marts' input."""
+chunks (all of them, one run's, those still open at a date), the dimensions, the
+coverage and fingerprint of the marts' input, and the few reads of the marts a run's
+summary makes."""
 
 from __future__ import annotations
 
@@ -73,6 +75,56 @@ def iter_fct(conn: sa.Connection, columns: list[str] | None = None, where: sa.Co
             return
 
 
+def iter_fct_of_run(conn: sa.Connection, run_id: str, columns: list[str] | None = None,
+                    chunk: int = FCT_CHUNK) -> Iterator[pd.DataFrame]:
+    """:func:`iter_fct` of the facts run ``run_id`` wrote."""
+    return iter_fct(conn, columns, where=schema.fct_dossier.c.run_id == run_id, chunk=chunk)
+
+
+def iter_fct_open_at(conn: sa.Connection, start: dt.datetime, columns: list[str] | None = None,
+                     chunk: int = FCT_CHUNK) -> Iterator[pd.DataFrame]:
+    """:func:`iter_fct` of the dossiers not ended before ``start`` (open, or ended at or after it)."""
+    t = schema.fct_dossier
+    return iter_fct(conn, columns, where=sa.or_(t.c.ended_at.is_(None), t.c.ended_at >= start), chunk=chunk)
+
+
+def empty_fct(conn: sa.Connection) -> pd.DataFrame:
+    """core.fct_dossier's columns, typed, without a row."""
+    return typed_fct(load.read_frame(conn, sa.select(schema.fct_dossier).limit(0)))
+
+
+def fct_is_empty(conn: sa.Connection) -> bool:
+    """True when core.fct_dossier has no row."""
+    return not conn.execute(sa.select(schema.fct_dossier.c.dossier_code).limit(1)).all()
+
+
+def existing_fct(conn: sa.Connection, codes: list[str]) -> pd.DataFrame:
+    """``dossier_code, updated_at, record_hash`` of the facts of ``codes`` already loaded."""
+    t = schema.fct_dossier
+    parts = []
+    for start in range(0, len(codes), 5000):
+        q = sa.select(t.c.dossier_code, t.c.updated_at, t.c.record_hash).where(t.c.dossier_code.in_(codes[start:start + 5000]))
+        parts.append(load.read_frame(conn, q))
+    if not parts:
+        return pd.DataFrame(columns=["dossier_code", "updated_at", "record_hash"])
+    out = pd.concat(parts, ignore_index=True)
+    out["updated_at"] = pd.to_datetime(out["updated_at"]).astype("datetime64[us]")
+    return out
+
+
+def fct_agency_codes(conn: sa.Connection) -> set[str]:
+    """The agency codes the facts carry (no null)."""
+    return set(load.read_frame(conn, sa.select(schema.fct_dossier.c.agency_code).distinct())["agency_code"].dropna())
+
+
+def procedure_names(conn: sa.Connection) -> pd.DataFrame:
+    """How many facts carry each (procedure_code, procedure_name_recorded): column ``n``."""
+    t = schema.fct_dossier
+    return load.read_frame(conn, sa.select(
+        t.c.procedure_code, t.c.procedure_name_recorded, sa.func.count().label("n")).group_by(
+        t.c.procedure_code, t.c.procedure_name_recorded))
+
+
 def read_core(conn: sa.Connection) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The whole dossier fact and the two dimensions (small warehouses, reports, tests)."""
     fct = typed_fct(load.read_frame(conn, schema.fct_dossier))
@@ -101,28 +153,6 @@ def coverage(conn: sa.Connection) -> tuple[dt.date, dt.date] | None:
     return first.date(), last.date()
 
 
-def last_completed_run(conn: sa.Connection) -> str | None:
-    t = schema.run
-    rows = conn.execute(sa.select(t.c.run_id).where(t.c.status == "completed")
-                        .order_by(t.c.finished_at.desc()).limit(1)).all()
-    return rows[0][0] if rows else None
-
-
-def partition_clause(table: sa.Table, intervals: list[Interval]) -> sa.ColumnElement[bool]:
-    """Rows of the periods that intersect any of ``intervals``."""
-    parts = []
-    for a, b in intervals:
-        conds = []
-        if a is not None:
-            conds.append(table.c.period_end >= a)
-        if b is not None:
-            conds.append(table.c.period_start <= b)
-        if not conds:
-            return sa.true()
-        parts.append(sa.and_(*conds))
-    return sa.or_(*parts) if parts else sa.false()
-
-
 def grain_problem(conn: sa.Connection) -> str | None:
     """The facts' grain over the whole tables (the suites see one chunk at a time, and on
     DuckDB no key enforces it): one row per dossier in core.fct_dossier, one per
@@ -143,6 +173,16 @@ def count_fct(conn: sa.Connection, where: sa.ColumnElement[bool]) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(schema.fct_dossier).where(where)).all()[0][0])
 
 
+def count_fct_of_run(conn: sa.Connection, run_id: str) -> int:
+    """The facts run ``run_id`` wrote."""
+    return count_fct(conn, schema.fct_dossier.c.run_id == run_id)
+
+
+def count_fct_of_other_runs(conn: sa.Connection, run_id: str) -> int:
+    """The facts other runs than ``run_id`` wrote."""
+    return count_fct(conn, schema.fct_dossier.c.run_id != run_id)
+
+
 def span_pairs(conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[Interval]:
     """:func:`dossier_spans` of the fct rows matching ``where``, with the distinct
     (intake date, end date) pairs counted by the warehouse: a few thousand pairs
@@ -152,6 +192,11 @@ def span_pairs(conn: sa.Connection, where: sa.ColumnElement[bool]) -> list[Inter
     rows = conn.execute(sa.select(a, b).distinct().where(
         where, t.c.is_received.is_(True), t.c.intake_at.is_not(None))).all()
     return merge_intervals([(_as_date(x), None if y is None else _as_date(y)) for x, y in rows])
+
+
+def span_pairs_of_runs(conn: sa.Connection, run_ids: list[str]) -> list[Interval]:
+    """:func:`span_pairs` of the facts the runs ``run_ids`` wrote."""
+    return span_pairs(conn, schema.fct_dossier.c.run_id.in_(run_ids))
 
 
 def _as_date(v: object) -> dt.date:
@@ -182,3 +227,20 @@ def marts_fingerprint(conn: sa.Connection) -> str:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:20]
+
+
+# --------------------------------------------------------------------------- the marts, for a run's summary
+def marts_empty(conn: sa.Connection) -> bool:
+    """True when no mart is published (mart.dossier_resolution has no row)."""
+    return conn.execute(sa.select(sa.func.count()).select_from(schema.dossier_resolution)).all()[0][0] == 0
+
+
+def yearly_indicators(conn: sa.Connection, codes: tuple[str, ...]) -> pd.DataFrame:
+    """The calendar-year rows of mart.indicator for the indicators ``codes`` (aggregates only)."""
+    t = schema.indicator
+    return load.read_frame(conn, sa.select(t).where(t.c.period_type == "year", t.c.indicator_code.in_(codes)))
+
+
+def agency_parents(conn: sa.Connection) -> pd.DataFrame:
+    """``agency_code, parent_code`` of every core.dim_agency row."""
+    return load.read_frame(conn, sa.select(schema.dim_agency.c.agency_code, schema.dim_agency.c.parent_code))

@@ -9,10 +9,9 @@ from collections.abc import Callable
 
 import pandas as pd
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from flows.stages.extract import read_catalogue
-from flows.stages.runs import Run, legacy_name, log, record_run, source_name
+from flows.stages.runs import Run, legacy_name, log, source_name
 from flows.stages.stage import read_bucket
 from motcua.settings import Settings, pseudonym_key
 from transforms import (
@@ -23,25 +22,15 @@ from transforms import (
     stg_dossier_snapshot,
     watermark,
 )
-from warehouse import load, locks, schema
-from warehouse.engine import create_schema, make_engine
+from warehouse import audit
+from warehouse.core import replace_dimensions, replace_dossiers
+from warehouse.engine import Connection, connected
 from warehouse.errors import PipelineError
+from warehouse.locks import write_step
+from warehouse.reads import existing_fct, fct_agency_codes, fct_is_empty
 
 
 # --------------------------------------------------------------------------- load core
-def _existing_fct(conn: sa.Connection, codes: list[str]) -> pd.DataFrame:
-    t = schema.fct_dossier
-    parts = []
-    for start in range(0, len(codes), 5000):
-        q = sa.select(t.c.dossier_code, t.c.updated_at, t.c.record_hash).where(t.c.dossier_code.in_(codes[start:start + 5000]))
-        parts.append(load.read_frame(conn, q))
-    if not parts:
-        return pd.DataFrame(columns=["dossier_code", "updated_at", "record_hash"])
-    out = pd.concat(parts, ignore_index=True)
-    out["updated_at"] = pd.to_datetime(out["updated_at"]).astype("datetime64[us]")
-    return out
-
-
 def _quarantine_rows(run: Run, q_parts: list[str]) -> pd.DataFrame:
     frames = [pd.read_parquet(p) for p in q_parts]
     q = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
@@ -55,48 +44,12 @@ def _quarantine_rows(run: Run, q_parts: list[str]) -> pd.DataFrame:
     }).drop_duplicates("quarantine_id")
 
 
-def _insert_quarantine(conn: sa.Connection, quarantine: pd.DataFrame) -> None:
-    """Add this run's quarantined records (a record already there keeps its row, so a
-    resolved one stays resolved)."""
-    t = schema.quarantine
-    known = set()
-    ids = quarantine["quarantine_id"].tolist()
-    for start in range(0, len(ids), 5000):
-        rows = conn.execute(sa.select(t.c.quarantine_id).where(t.c.quarantine_id.in_(ids[start:start + 5000])))
-        known.update(r[0] for r in rows)
-    load.insert(conn, t, quarantine[~quarantine["quarantine_id"].isin(known)])
-
-
-def _open_quarantine(conn: sa.Connection, source: str) -> dict[tuple[str, str], list[str]]:
-    """The open quarantine rows of ``source`` by (locator, hash of the record text)."""
-    t = schema.quarantine
-    rows = load.read_frame(conn, sa.select(t.c.quarantine_id, t.c.locator, t.c.record).where(
-        t.c.source == source, t.c.resolved_run_id.is_(None)))
-    out: dict[tuple[str, str], list[str]] = {}
-    for qid, loc, rec in zip(rows["quarantine_id"], rows["locator"], rows["record"], strict=True):
-        out.setdefault((str(loc), stg_dossier_snapshot.record_hash(str(rec))), []).append(qid)
-    return out
-
-
-def _resolve_quarantine(conn: sa.Connection, run: Run, fixed: list[str]) -> None:
-    """Resolve the open rows whose record loaded in this run (the same text at the same
-    place, now accepted)."""
-    t = schema.quarantine
-    for start in range(0, len(fixed), 5000):
-        conn.execute(t.update().where(t.c.quarantine_id.in_(fixed[start:start + 5000])).values(
-            resolved_run_id=run.run_id))
-
-
 def check_quarantine_share(staged: dict, threshold: float) -> str | None:
     read = staged["records_read"]
     if read and staged["records_quarantined"] / read > threshold:
         return (f"{staged['records_quarantined']} of {read} records quarantined "
                 f"({staged['records_quarantined'] / read:.1%}), above the threshold {threshold:.1%}")
     return None
-
-
-def fct_is_empty(conn: sa.Connection) -> bool:
-    return not conn.execute(sa.select(schema.fct_dossier.c.dossier_code).limit(1)).all()
 
 
 def _staged_parts(staged: dict) -> tuple[list[dict], int]:
@@ -128,78 +81,67 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
     BI tools read the marts, which change only at :func:`publish`.
     ``on_bucket(done, total, changed)`` reports progress."""
     key = pseudonym_key()
-    engine = make_engine(settings.warehouse_url)
-    create_schema(engine)
-    dim_proc, agencies = read_catalogue(extracted)
-    parts, buckets = _staged_parts(staged)
-    source = extracted["source_name"]
-    quarantine = _quarantine_rows(run, staged["quarantine_parts"])
-    share_problem = check_quarantine_share(staged, settings.quarantine_threshold)
-    n_changed = 0
-    try:
-        with engine.connect() as conn:
-            with locks.write_step(conn, "load core"):
-                _insert_quarantine(conn, quarantine)
-                open_q = _open_quarantine(conn, source)
-                if share_problem:
-                    record_run(conn, run, "failed", share_problem)
-                fct_empty = fct_is_empty(conn)
+    with connected(settings.warehouse_url, migrate=True) as conn:
+        dim_proc, agencies = read_catalogue(extracted)
+        parts, buckets = _staged_parts(staged)
+        source = extracted["source_name"]
+        quarantine = _quarantine_rows(run, staged["quarantine_parts"])
+        share_problem = check_quarantine_share(staged, settings.quarantine_threshold)
+        n_changed = 0
+        with write_step(conn, "load core"):
+            audit.insert_quarantine(conn, quarantine)
+            open_q = audit.open_quarantine(conn, source)
             if share_problem:
-                raise PipelineError(share_problem)
-            seen_agencies: set[str] = set()
-            fixed: list[str] = []
-            mark: pd.Timestamp | None = None
-            for b in range(buckets):
-                with locks.write_step(conn, f"load core, bucket {b + 1} of {buckets}"):
-                    records = read_bucket(parts, "records", b)
-                    if records is None or records.empty:
-                        continue
-                    if open_q:
-                        for k in zip(records["locator"].astype(str), records["record_hash"].astype(str), strict=True):
-                            fixed += open_q.pop(k, [])
-                    newest = records["updated_at"].max()
-                    if pd.notna(newest) and (mark is None or newest > mark):
-                        mark = newest
-                    best = fct_dossier.newest_per_dossier(records)
-                    candidates = fct_dossier.from_records(best, key, source, run.run_id)
-                    candidates["_record_id"] = best["record_id"].to_numpy()
-                    codes_in = candidates["dossier_code"].dropna().unique().tolist()
-                    existing = None if fct_empty else _existing_fct(conn, codes_in)
-                    changed = fct_dossier.build(candidates, existing)
-                    del records, best, candidates
-                    winners = changed[["_record_id", "dossier_code"]].rename(columns={"_record_id": "record_id"})
-                    history = read_bucket(parts, "history", b)
-                    if history is None:
-                        history = pd.DataFrame(columns=stg_dossier_snapshot.HISTORY_COLUMNS)
-                    events = fct_dossier_event.build(history, winners)
-                    codes = changed["dossier_code"].tolist()
-                    if existing is not None and not existing.empty:
-                        load.delete_keys(conn, schema.fct_dossier, "dossier_code", codes)
-                        load.delete_keys(conn, schema.fct_dossier_event, "dossier_code", codes)
-                    load.insert(conn, schema.fct_dossier, changed.drop(columns="_record_id"))
-                    load.insert(conn, schema.fct_dossier_event, events)
-                    seen_agencies.update(changed["agency_code"].dropna())
-                    n_changed += len(changed)
-                if on_bucket:
-                    on_bucket(b + 1, buckets, n_changed)
-            with locks.write_step(conn, "load core, dimensions and watermark"):
-                seen_agencies |= set(load.read_frame(
-                    conn, sa.select(schema.fct_dossier.c.agency_code).distinct())["agency_code"].dropna())
-                dim_ag = dim_agency.build(agencies, seen_agencies - {""})
-                load.replace_all(conn, schema.dim_procedure, dim_proc)
-                load.replace_all(conn, schema.dim_agency, dim_ag)
-                load.replace_all(conn, schema.dim_field, dim_static.dim_field(dim_proc))
-                load.replace_all(conn, schema.dim_channel, dim_static.CHANNELS)
-                load.replace_all(conn, schema.dim_status, dim_static.STATUSES)
-                _resolve_quarantine(conn, run, fixed)
-                _advance_watermark(conn, run, extracted, mark)
-            run.counts["dossiers_changed"] = n_changed
-    finally:
-        engine.dispose()
+                audit.record_run(conn, run, source=source_name(run.source), status="failed", message=share_problem)
+            fct_empty = fct_is_empty(conn)
+        if share_problem:
+            raise PipelineError(share_problem)
+        seen_agencies: set[str] = set()
+        fixed: list[str] = []
+        mark: pd.Timestamp | None = None
+        for b in range(buckets):
+            with write_step(conn, f"load core, bucket {b + 1} of {buckets}"):
+                records = read_bucket(parts, "records", b)
+                if records is None or records.empty:
+                    continue
+                if open_q:
+                    for k in zip(records["locator"].astype(str), records["record_hash"].astype(str), strict=True):
+                        fixed += open_q.pop(k, [])
+                newest = records["updated_at"].max()
+                if pd.notna(newest) and (mark is None or newest > mark):
+                    mark = newest
+                best = fct_dossier.newest_per_dossier(records)
+                candidates = fct_dossier.from_records(best, key, source, run.run_id)
+                candidates["_record_id"] = best["record_id"].to_numpy()
+                codes_in = candidates["dossier_code"].dropna().unique().tolist()
+                existing = None if fct_empty else existing_fct(conn, codes_in)
+                changed = fct_dossier.build(candidates, existing)
+                del records, best, candidates
+                winners = changed[["_record_id", "dossier_code"]].rename(columns={"_record_id": "record_id"})
+                history = read_bucket(parts, "history", b)
+                if history is None:
+                    history = pd.DataFrame(columns=stg_dossier_snapshot.HISTORY_COLUMNS)
+                events = fct_dossier_event.build(history, winners)
+                replace_dossiers(conn, changed.drop(columns="_record_id"), events,
+                                 delete_first=existing is not None and not existing.empty)
+                seen_agencies.update(changed["agency_code"].dropna())
+                n_changed += len(changed)
+            if on_bucket:
+                on_bucket(b + 1, buckets, n_changed)
+        with write_step(conn, "load core, dimensions and watermark"):
+            seen_agencies |= fct_agency_codes(conn)
+            dim_ag = dim_agency.build(agencies, seen_agencies - {""})
+            replace_dimensions(conn, procedures=dim_proc, agencies=dim_ag, fields=dim_static.dim_field(dim_proc),
+                               channels=dim_static.CHANNELS, statuses=dim_static.STATUSES)
+            audit.resolve_quarantine(conn, run.run_id, fixed)
+            _advance_watermark(conn, run, extracted, mark)
+        run.counts["dossiers_changed"] = n_changed
     return {"dossiers_changed": int(n_changed), "quarantine_rows": int(len(quarantine)), "buckets": buckets}
 
 
-def _advance_watermark(conn: sa.Connection, run: Run, extracted: dict, newest: pd.Timestamp | None) -> None:
+def _advance_watermark(conn: Connection, run: Run, extracted: dict, newest: pd.Timestamp | None) -> None:
+    """Move the source's watermark to the newest update the source reported (else the
+    newest record loaded), held at this run's clock (:mod:`transforms.watermark`)."""
     mark = extracted.get("source_max_updated")
     if not mark and newest is not None and pd.notna(newest):
         mark = newest.strftime("%Y%m%d%H%M%S")
@@ -211,29 +153,17 @@ def _advance_watermark(conn: sa.Connection, run: Run, extracted: dict, newest: p
         run.counts["watermark_capped"] = 1
         log.warning("source stamps run ahead of this run's clock (newest NgayCapNhat %s): watermark held at %s, "
                     "so the next run reads from here again", extracted.get("source_max_updated") or newest, mark)
-    t = schema.source_state
-    name = extracted["source_name"]
-    old = conn.execute(sa.select(t.c.watermark).where(t.c.source == name)).scalar()
-    if old and mark <= old <= ceiling:  # a stored mark past the clock (written before the cap) is healed
-        return
-    conn.execute(t.delete().where(t.c.source == name))
-    conn.execute(t.insert().values(source=name, watermark=mark, updated_at=dt.datetime.now(), run_id=run.run_id))
+    audit.store_watermark(conn, extracted["source_name"], mark, ceiling=ceiling, run_id=run.run_id)
 
 
 def read_watermark(settings: Settings, source: str) -> str | None:
     """The source's watermark, never later than this machine's clock (see
     :mod:`transforms.watermark`)."""
-    engine = make_engine(settings.warehouse_url)
-    try:
-        create_schema(engine)
-        with engine.connect() as conn:
-            t = schema.source_state
-            mark = conn.execute(sa.select(t.c.watermark).where(t.c.source == source_name(source))).scalar()
-            if mark is None and legacy_name(source) not in (None, source_name(source)):
-                # stored by a release that named the source by a digest of its password too
-                mark = conn.execute(sa.select(t.c.watermark).where(t.c.source == legacy_name(source))).scalar()
-    finally:
-        engine.dispose()
+    with connected(settings.warehouse_url, migrate=True) as conn:
+        mark = audit.watermark(conn, source_name(source))
+        if mark is None and legacy_name(source) not in (None, source_name(source)):
+            # stored by a release that named the source by a digest of its password too
+            mark = audit.watermark(conn, legacy_name(source))
     if mark is None:
         return None
     held, was_capped = watermark.capped(mark, watermark.run_clock_stamp(dt.datetime.now()))

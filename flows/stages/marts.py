@@ -24,6 +24,7 @@ from transforms import (
 )
 from transforms.partitions import intervals_from_json, partition_mask, period_cover
 from warehouse import load, schema
+from warehouse.audit import last_completed_run
 from warehouse.engine import duckdb_buffer_share, make_engine
 from warehouse.engine import private_dir as _private_dir
 from warehouse.errors import PipelineError
@@ -34,7 +35,6 @@ from warehouse.reads import (
     coverage,
     grain_problem,
     iter_fct,
-    last_completed_run,
     read_dims,
     typed_fct,
 )

@@ -10,18 +10,8 @@ import json
 import pandas as pd
 import sqlalchemy as sa
 
-from flows.stages.load_core import fct_is_empty
 from flows.stages.marts import DELTA_MAX_DOSSIERS, save_state
-from flows.stages.runs import (
-    MARTS_HEALED,
-    MARTS_STALE,
-    Run,
-    frame_private,
-    pause_for_test,
-    run_message,
-    source_name,
-    write_run_row,
-)
+from flows.stages.runs import Run, frame_private, pause_for_test, source_name
 from flows.stages.stage import part_codes
 from motcua.settings import Settings
 from transforms.partitions import (
@@ -33,24 +23,19 @@ from transforms.partitions import (
     partition_mask,
 )
 from warehouse import load, locks, schema
+from warehouse.audit import MARTS_HEALED, MARTS_STALE, run_message, write_run_row
 from warehouse.engine import create_schema, make_engine
 from warehouse.engine import private_dir as _private_dir
 from warehouse.errors import PipelineError
+from warehouse.marts import MART_TABLES_BY_NAME, partition_clause
 from warehouse.reads import (
     MART_FCT_COLUMNS,
     count_fct,
+    fct_is_empty,
     fct_rows_for_codes,
     marts_fingerprint,
-    partition_clause,
     span_pairs,
 )
-
-MART_TABLES_BY_NAME: dict[str, sa.Table] = {
-    "dossier_resolution": schema.dossier_resolution,
-    "dossier_intake": schema.dossier_intake,
-    "indicator": schema.indicator,
-}
-"""The marts ``build_marts`` writes, by the name it gives their Parquet files."""
 
 
 def publish(run: Run, settings: Settings, built: dict, plan: dict | None = None) -> dict:

@@ -1,11 +1,11 @@
-"""A run: its private folder, its ``audit.run`` row, the note a failure leaves, and the
-test hook that pauses a stage."""
+"""A run: its private folder, the name of its source, the note a failure leaves in its
+``audit.run`` row (written by :mod:`warehouse.audit`), and the test hook that pauses a
+stage."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
 import time
@@ -16,21 +16,14 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import sqlalchemy as sa
 
 from motcua.redact import conceal, redact_url, reveal, scrub
 from motcua.settings import Settings, pause_hook, pseudonym_key
-from warehouse import locks, schema
-from warehouse.engine import make_engine
+from warehouse import audit
 from warehouse.engine import private_dir as _private_dir
 
 log = logging.getLogger("motcua")
 
-
-MARTS_STALE = "marts_stale"
-"""audit.run status: the run may have changed the core and its marts are not published yet."""
-MARTS_HEALED = "healed"
-"""audit.run status: a stale run whose periods a later run rebuilt and published."""
 
 @dataclass
 class Run:
@@ -107,60 +100,13 @@ def legacy_name(spec: str) -> str | None:
         return None
 
 
-def record_run(conn: sa.Connection, run: Run, status: str, message: str | None = None) -> None:
-    t = schema.run
-    conn.execute(t.delete().where(t.c.run_id == run.run_id))
-    conn.execute(t.insert().values(
-        run_id=run.run_id, flow="run", source=source_name(run.source), started_at=run.started_at,
-        finished_at=dt.datetime.now(), status=status, records_read=run.counts.get("records_read"),
-        records_loaded=run.counts.get("records_loaded"), records_quarantined=run.counts.get("records_quarantined"),
-        dossiers_changed=run.counts.get("dossiers_changed"), message=message))
-
-
-def run_message(value: str | None) -> dict:
-    if not value:
-        return {}
-    try:
-        out = json.loads(value)
-    except ValueError:
-        return {"text": value}
-    return out if isinstance(out, dict) else {"text": value}
-
-
-def write_run_row(conn: sa.Connection, run: Run, *, flow: str, source: str, status: str,
-                   message: dict, counts: dict) -> None:
-    t = schema.run
-    conn.execute(t.delete().where(t.c.run_id == run.run_id))
-    conn.execute(t.insert().values(
-        run_id=run.run_id, flow=flow, source=source, started_at=run.started_at, finished_at=None, status=status,
-        records_read=counts.get("records_read"), records_loaded=counts.get("records_loaded"),
-        records_quarantined=counts.get("records_quarantined"), dossiers_changed=counts.get("dossiers_changed"),
-        message=json.dumps(message, ensure_ascii=False)))
-
-
 def note_failure(run: Run, settings: Settings, error: BaseException | str, flow: str = "run",
                  source: str | None = None) -> None:
-    """Best effort: record why a run failed in audit.run. A run left ``marts_stale``
-    keeps that status (its periods are still to rebuild); a run with no row gets a
-    ``failed`` one; a row another stage already wrote (e.g. ``failed`` by load_core) stays."""
-    t = schema.run
+    """Best effort: record why a run failed in audit.run (:func:`warehouse.audit.record_failure`:
+    a run left ``marts_stale`` keeps that status, a run with no row gets a ``failed``
+    one, a row another stage already wrote stays); never raises."""
     text = scrub(error)[:2000] or type(error).__name__
-    engine = make_engine(settings.warehouse_url)
-    try:
-        with locks.write_transaction(engine, "record the failure", check=False) as conn:
-            found = conn.execute(sa.select(t.c.status, t.c.message).where(t.c.run_id == run.run_id)).all()
-            row = found[0] if found else None
-            if row is None:
-                write_run_row(conn, run, flow=flow, source=source or source_name(run.source), status="failed",
-                               message={"error": text}, counts=run.counts)
-                conn.execute(t.update().where(t.c.run_id == run.run_id).values(finished_at=dt.datetime.now()))
-            elif row.status == MARTS_STALE:
-                conn.execute(t.update().where(t.c.run_id == run.run_id).values(
-                    message=json.dumps({**run_message(row.message), "error": text}, ensure_ascii=False)))
-    except Exception as exc:  # noqa: BLE001 - recording the failure must not hide it
-        log.warning("could not record the failure of run %s in audit.run: %s", run.run_id, exc)
-    finally:
-        engine.dispose()
+    audit.record_failure(settings.warehouse_url, run, text, flow=flow, source=source or source_name(run.source))
 
 
 def pause_for_test(stage_name: str) -> None:

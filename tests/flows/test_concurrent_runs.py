@@ -23,7 +23,7 @@ from flow_cases import (
     subprocess_env,
 )
 
-from flows.stages.runs import run_message
+from warehouse.audit import run_message
 
 
 @pytest.mark.slow

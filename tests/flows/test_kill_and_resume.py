@@ -29,7 +29,7 @@ from flow_cases import (
     subprocess_env,
 )
 
-from flows.stages.runs import MARTS_HEALED, MARTS_STALE
+from warehouse.audit import MARTS_HEALED, MARTS_STALE
 
 
 def _wait_for(path, proc: subprocess.Popen, timeout: float) -> None:

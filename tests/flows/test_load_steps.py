@@ -21,10 +21,11 @@ from helpers.warehouses import ENGINES, make_warehouse
 
 from flows import tasks
 from flows.stages.load_core import load_core
-from flows.stages.runs import MARTS_STALE, new_run
+from flows.stages.runs import new_run
 from flows.stages.stage import stage
 from motcua.settings import Settings
 from warehouse import load, schema
+from warehouse.audit import MARTS_STALE
 from warehouse.engine import make_engine
 from warehouse.locks import warehouse_lock
 

@@ -34,10 +34,11 @@ from helpers.warehouses import admin_engine, comparable, fresh_postgres_database
 from flows import tasks
 from flows.stages.marts import build_marts
 from flows.stages.publish import mark_marts_stale
-from flows.stages.runs import MARTS_HEALED, MARTS_STALE, Run, new_run, note_failure, run_message
+from flows.stages.runs import Run, new_run, note_failure
 from flows.stages.stage import stage
 from motcua.settings import Settings
 from warehouse import load, locks, schema
+from warehouse.audit import MARTS_HEALED, MARTS_STALE, run_message
 from warehouse.engine import create_schema, make_engine
 from warehouse.errors import PipelineError
 from warehouse.locks import WRITE_LOCK_NAME, _advisory_key, warehouse_lock

@@ -33,11 +33,12 @@ from flow_cases import (
 )
 from helpers.bundle import procedure, write_bundle
 
-from flows.stages.runs import MARTS_HEALED, MARTS_STALE, source_name
+from flows.stages.runs import source_name
 from transforms.partitions import merge_intervals, partition_mask
 from warehouse import schema
+from warehouse.audit import MARTS_HEALED, MARTS_STALE
 from warehouse.engine import make_engine
-from warehouse.reads import partition_clause
+from warehouse.marts import partition_clause
 
 TAMPERED = 999
 RES = schema.dossier_resolution.name
