@@ -141,3 +141,33 @@ def write_annual_report(settings: Settings, year: int, convention: str, agency: 
     return with_warehouse_retry(  # type: ignore[return-value]
         lambda: reporting.write_annual_report(settings, year, convention, agency, Path(out_dir), render,
                                               plans_file, scoring_file), settings)
+
+
+@task(name="prepare-retry", cache_policy=NO_CACHE)
+def prepare_retry(run: Run, settings: Settings, reason: str | None, ids: list[str] | None,
+                  from_file: str | None) -> list[dict]:
+    """The open quarantined records a retry sends again, laid out per source as a run's
+    raw files with the warehouse's catalogue (:mod:`flows.stages.retry`); none: ``[]``."""
+    from flows.stages import retry
+    from motcua.quarantine import select_for_retry
+    from warehouse.engine import connected
+    from warehouse.reads import read_dims
+
+    def read() -> list[dict]:
+        rows = select_for_retry(settings.warehouse_url, reason, ids, from_file)
+        if rows.empty:
+            return []
+        with connected(settings.warehouse_url) as conn:
+            dim_proc, dim_ag = read_dims(conn)
+        return retry.prepare(run, settings, rows, dim_proc, dim_ag)
+
+    return with_warehouse_retry(read, settings)  # type: ignore[return-value]
+
+
+@task(name="retry-outcome", cache_policy=NO_CACHE)
+def retry_outcome(settings: Settings, ids: list[str], run_id: str) -> dict[str, str]:
+    """What became of each retried record: ``resolved`` by ``run_id``, or its reason."""
+    from warehouse.quarantine import outcomes
+
+    return with_warehouse_retry(lambda: outcomes(settings.warehouse_url, ids, run_id), settings)  # type: ignore[return-value]
+

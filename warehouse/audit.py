@@ -12,6 +12,7 @@ heals, the watermark's value) is the stages' (:mod:`flows.stages`).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from typing import Protocol
@@ -152,17 +153,43 @@ def last_completed_message(conn: sa.Connection) -> str | None:
 
 
 # --------------------------------------------------------------------------- audit.quarantine
+def quarantine_id(source: str, locator: str, record: str) -> str:
+    """A quarantined record's key in ``audit.quarantine``: the digest of its source, its
+    place in the source and its text (the same record read again finds its row)."""
+    return hashlib.sha256(f"{source}\x00{locator}\x00{record}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def insert_quarantine(conn: sa.Connection, quarantine: pd.DataFrame) -> None:
     """Add a run's quarantined records to ``audit.quarantine`` (one row per
-    ``quarantine_id``, a digest of the record's source, place and text): a record already
-    there keeps its row, so a resolved one stays resolved."""
+    ``quarantine_id``, :func:`quarantine_id`): a record already there keeps its row, so a
+    resolved one stays resolved; an open one takes the reason it fails with now (the
+    rules or the catalogue may have changed since)."""
     t = schema.quarantine
-    known = set()
+    known: dict[str, tuple[str | None, str | None]] = {}
     ids = quarantine["quarantine_id"].tolist()
     for start in range(0, len(ids), 5000):
-        rows = conn.execute(sa.select(t.c.quarantine_id).where(t.c.quarantine_id.in_(ids[start:start + 5000])))
-        known.update(r[0] for r in rows)
+        rows = conn.execute(sa.select(t.c.quarantine_id, t.c.reason, t.c.resolved_run_id)
+                            .where(t.c.quarantine_id.in_(ids[start:start + 5000])))
+        known.update((r[0], (r[1], r[2])) for r in rows)
+    again = quarantine[quarantine["quarantine_id"].isin(known)]
+    for qid, reason in zip(again["quarantine_id"], again["reason"], strict=True):
+        old_reason, resolved = known[qid]
+        if resolved is None and reason != old_reason:
+            conn.execute(t.update().where(t.c.quarantine_id == qid).values(reason=reason))
     load.insert(conn, t, quarantine[~quarantine["quarantine_id"].isin(known)])
+
+
+def correct_quarantine(conn: sa.Connection, corrections: pd.DataFrame) -> None:
+    """Give open rows their corrected record (a quarantine retry's ``--from-file``):
+    ``quarantine_id`` (the row), ``new_id`` (:func:`quarantine_id` of the corrected
+    text) and ``record`` (the corrected text). The row keeps its place, its reason and
+    its history; the run that re-reads the record then resolves it or gives it its new
+    reason like any other."""
+    t = schema.quarantine
+    for qid, new_id, record in zip(corrections["quarantine_id"], corrections["new_id"], corrections["record"],
+                                   strict=True):
+        conn.execute(t.update().where(t.c.quarantine_id == qid, t.c.resolved_run_id.is_(None))
+                     .values(quarantine_id=new_id, record=record))
 
 
 def open_quarantine(conn: sa.Connection, source: str) -> dict[tuple[str, str], list[str]]:

@@ -4,7 +4,6 @@ step a bucket, then the dimensions and the source's watermark."""
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 
 import pandas as pd
@@ -35,8 +34,7 @@ def _quarantine_rows(run: Run, q_parts: list[str]) -> pd.DataFrame:
     frames = [pd.read_parquet(p) for p in q_parts]
     q = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["record_id", "locator", "dossier_code", "quarantine_reason", "record", "source"])
-    ids = [hashlib.sha256(f"{s}\x00{lc}\x00{r}".encode("utf-8", "surrogatepass")).hexdigest()
-           for s, lc, r in zip(q["source"], q["locator"], q["record"], strict=True)]
+    ids = [audit.quarantine_id(s, lc, r) for s, lc, r in zip(q["source"], q["locator"], q["record"], strict=True)]
     return pd.DataFrame({
         "quarantine_id": ids, "run_id": run.run_id, "source": q["source"], "locator": q["locator"],
         "dossier_code": q["dossier_code"], "reason": q["quarantine_reason"], "record": q["record"],
@@ -89,6 +87,8 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
         share_problem = check_quarantine_share(staged, settings.quarantine_threshold)
         n_changed = 0
         with write_step(conn, "load core"):
+            if extracted.get("corrections"):  # a quarantine retry's corrected lines
+                audit.correct_quarantine(conn, pd.read_parquet(extracted["corrections"]))
             audit.insert_quarantine(conn, quarantine)
             open_q = audit.open_quarantine(conn, source)
             if share_problem:
@@ -134,7 +134,8 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
             replace_dimensions(conn, procedures=dim_proc, agencies=dim_ag, fields=dim_static.dim_field(dim_proc),
                                channels=dim_static.CHANNELS, statuses=dim_static.STATUSES)
             audit.resolve_quarantine(conn, run.run_id, fixed)
-            _advance_watermark(conn, run, extracted, mark)
+            if extracted.get("advance_watermark", True):  # a quarantine retry reads no source
+                _advance_watermark(conn, run, extracted, mark)
         run.counts["dossiers_changed"] = n_changed
     return {"dossiers_changed": int(n_changed), "quarantine_rows": int(len(quarantine)), "buckets": buckets}
 

@@ -100,34 +100,39 @@ def show(quarantine_id: str | None, reason: str | None, limit: int, warehouse: s
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def retry(reason: str | None, from_file: Path | None, ids: tuple[str, ...], warehouse: str | None,
           data_dir: str | None, as_json: bool) -> None:
-    """Re-process open quarantined records through parse, rules and suites after a fix
-    (or with corrected lines), load those that now pass and rebuild the marts.
+    """Send open quarantined records again through the normal stages after a fix (or with
+    corrected lines): staged and validated, loaded, the marts they touch rebuilt and
+    published, as a run of the ``quarantine-retry`` flow.
 
     Records loaded are marked resolved and counted once; those that still fail stay
     quarantined with their new reason. Exits non-zero only when the retry itself
     could not be carried out.
     """
+    from flows.quarantine_retry import quarantine_retry
     from motcua import quarantine as q
-    from motcua.settings import SettingsError
+    from motcua.redact import conceal
+    from motcua.settings import Settings, SettingsError
     from warehouse.errors import PipelineError
 
     try:
-        result = q.retry(_url(warehouse), reason=reason, ids=list(ids) or None, from_file=from_file,
-                         data_dir=data_dir)
+        settings = Settings.from_env(warehouse_url=warehouse, data_dir=data_dir)
+        result = quarantine_retry(warehouse=conceal(settings.warehouse_url), data_dir=str(settings.data_dir),
+                                  reason=reason, ids=list(ids) or None,
+                                  from_file=str(from_file.resolve()) if from_file else None)
     except (q.QuarantineError, PipelineError, SettingsError) as exc:
         click.secho(f"motcua quarantine retry failed: {scrub(exc)}", fg="red", err=True)
         sys.exit(1)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, default=str))
+        click.echo(json.dumps(result, ensure_ascii=False, default=str))
         return
-    if not result.retried:
+    if not result["retried"]:
         click.echo("nothing to retry: no open quarantined record matches")
         return
-    click.echo(f"retry run {result.run_id}: {result.retried} record(s) retried, {result.resolved} loaded and "
-               f"resolved ({result.flagged} flagged with warnings), {result.still_quarantined} still quarantined; "
-               f"{result.dossiers_changed} dossier(s) changed")
-    if result.marts:
-        click.echo("marts rebuilt: " + ", ".join(f"{k} {v} rows" for k, v in result.marts.items()))
-    for qid, what in result.outcome.items():
+    click.echo(f"retry run {', '.join(result['runs'])}: {result['retried']} record(s) retried, {result['resolved']} "
+               f"loaded and resolved ({result['flagged']} flagged with warnings), {result['still_quarantined']} "
+               f"still quarantined; {result['dossiers_changed']} dossier(s) changed")
+    if result["marts"]:
+        click.echo("marts rebuilt: " + ", ".join(f"{k} {v} rows" for k, v in result["marts"].items()))
+    for qid, what in result["outcome"].items():
         if what != "resolved":
             click.echo(f"  still quarantined {qid[:12]}: {what}")

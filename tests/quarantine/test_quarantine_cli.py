@@ -6,6 +6,7 @@ lines from a file; records that still fail keep their new reason."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -87,6 +88,7 @@ def test_retry_after_catalogue_fix_loads_once(wh):
                              "agency_code, processing_days, is_published, is_one_stop, is_inter_agency) VALUES "
                              f"('{UNKNOWN}', DATE '1900-01-01', 'Thủ tục mới', 'A1', 5, true, true, false)"))
     engine.dispose()
+    marks = read_table(url, "audit.source_state")
     out = cli(wh, "retry", "--reason", "due_not_computable")
     assert "1 record(s) retried, 1 loaded and resolved" in out and "marts rebuilt" in out
     fct = read_table(url, "core.fct_dossier")
@@ -102,6 +104,12 @@ def test_retry_after_catalogue_fix_loads_once(wh):
     assert q.loc[["X2", "X3"], "resolved_run_id"].isna().all()
     runs = read_table(url, "audit.run").set_index("run_id")
     assert runs.loc[q.loc["X1", "resolved_run_id"], "status"] == "completed"
+    # a run of the normal stages, under the retry's flow name, for the record's own source;
+    # it reads no source, so no watermark moves
+    retry_run = runs.loc[q.loc["X1", "resolved_run_id"]]
+    assert (retry_run["flow"], retry_run["source"]) == ("quarantine-retry", q.loc["X1", "source"])
+    assert (Path(wh["data_dir"]) / "runs" / retry_run.name / "records").is_dir()  # staged by the stage step
+    pd.testing.assert_frame_equal(read_table(url, "audit.source_state"), marks)
     assert json.loads(cli(wh, "list", "--json")) and "due_not_computable" not in cli(wh, "list")
 
     # again: nothing to retry, nothing changes
