@@ -51,10 +51,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# its parts lie beside it (bench/ is not a package): the catalogue and the dossiers' SQL
+# its parts lie beside it (bench/ is not a package): the catalogue and the dossiers' SQL;
+# run as a script, bench/ is already on the path; imported from its file (the tests), it
+# is added last, so that it shadows nothing
 _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
+    sys.path.append(_HERE)
 
 from gen_catalogue import (  # noqa: E402
     AGENCY_COLUMNS,
