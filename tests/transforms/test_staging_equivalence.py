@@ -27,7 +27,6 @@ from transforms import (
     timeparse,
 )
 from transforms.arrow_text import WHITESPACE, as_text, converted, scalar_text, stripped
-from transforms.due_dates import calendar_groups
 from transforms.snapshot_columns import build_columns
 from transforms.stg_dossier_snapshot import FIELDS, HISTORY_FIELDS, build_reference
 
@@ -291,18 +290,3 @@ def test_messy_records_run_through_the_rules():
     staged, history = stg_dossier_snapshot.build(messy_batch(400, seed=5))
     out = int_dossier_record.build(staged, history, pd.DataFrame(), {"000.00.19.H04"})
     assert len(out) == len(staged) and out["quarantine_reason"].notna().any()
-
-
-def test_calendar_groups_cover_every_row_once():
-    from transforms.workdays import WorkCalendar
-
-    default, a1, blank = WorkCalendar(), WorkCalendar(), WorkCalendar()
-    codes = np.array(["A1", "A2", "", "A1", "A3", ""], dtype=object)
-    groups = calendar_groups(codes, default, {"A1": a1, "": blank, "A9": WorkCalendar()})
-    seen = np.zeros(len(codes), dtype=int)
-    for cal, rows in groups:
-        seen += rows
-        expected = {"A1": a1, "": blank}
-        assert all(expected.get(c, default) is cal for c in codes[rows])
-    assert (seen == 1).all()
-    assert calendar_groups(codes, default, None)[0][0] is default
