@@ -1,17 +1,18 @@
 """One record stamped in the future must not stop incremental loading: the watermark
 never passes the run's own clock, and the next night's ordinary record still loads
-(over the HTTP API and from the database, the two sources that read by watermark)."""
+(over the HTTP API and from the database, the two sources that read by watermark), and
+a watermark an earlier release stored in the future is healed. The ceiling itself
+(``transforms.watermark``) is tested in ``tests/transforms/test_watermark.py``."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 from helpers.bundle import dossier, read_table, run_pipeline, write_bundle
 
 from motcua.dev.database_loader import load_bundle_into_database
 from motcua.dev.simulator.server import Simulator
-from transforms.watermark import capped, run_clock_stamp
+from transforms.watermark import run_clock_stamp
 
 FUTURE = "20990101000000"
 
@@ -115,23 +116,3 @@ def test_a_watermark_stored_in_the_future_is_healed(tmp_path):
         run_pipeline(sim.url, url, tmp_path / "var", incremental=True, quarantine_threshold=1.0, validate=False)
     assert "D3" in set(read_table(url, "core.fct_dossier")["dossier_code"])
     assert _watermark(url) <= _local_now()
-
-
-@pytest.mark.parametrize(("mark", "ceiling", "want"), [
-    ("20190308100000", "20261203183000", ("20190308100000", False)),
-    ("20261203183000", "20261203183000", ("20261203183000", False)),
-    ("20261203183001", "20261203183000", ("20261203183000", True)),
-    (FUTURE, "20261203183000", ("20261203183000", True)),
-])
-def test_capped(mark, ceiling, want):
-    assert capped(mark, ceiling) == want
-
-
-def test_capped_refuses_what_is_not_a_stamp():
-    with pytest.raises(ValueError):
-        capped("2099", "20261203183000")
-
-
-def test_run_clock_is_vietnam_local_time():
-    utc = dt.datetime(2026, 12, 3, 23, 30, 5, tzinfo=dt.UTC)
-    assert run_clock_stamp(utc) == "20261204063005"  # UTC+7, the next day
