@@ -2,7 +2,8 @@
 :class:`HttpSource` and the pipeline's real stages from a real server on 127.0.0.1
 (:mod:`helpers.hostile_api`). Each one either stops the extraction with one clear
 line naming the page, or reaches the quarantine with its reason; the records read are
-always the records loaded plus those quarantined."""
+always the records loaded plus those quarantined. How a page is split into items
+(``motcua.sources.jsonpage``) is tested in ``test_jsonpage.py``."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ from helpers.bundle import (
 from helpers.hostile_api import HostileApi, page_body
 
 from motcua.sources.http import HttpSource, HttpSourceError
-from motcua.sources.jsonpage import TOO_DEEP, PageTooDeep, Unparsed, parse_page
 from motcua.sources.limits import Limits
 
 GOOD = [dossier("H1", 9, "20190308100000", intake="20190304090000", due="20190311170000",
@@ -152,20 +152,3 @@ def test_an_item_over_the_record_limit_is_quarantined(tmp_path):
     assert reason.startswith("record_too_large: ") and "MOTCUA_MAX_RECORD_BYTES = 16384" in reason, reason
     assert len(q["record"].iloc[0].encode()) <= 4096
     assert sorted(out["fct"]["dossier_code"]) == ["H1", "H2"]
-
-
-def test_parse_page_splits_only_the_top_level_items():
-    deep = "[" * DEEP + "]" * DEEP
-    body = ('{"page": 2, "meta": {"items": [1, 2]}, "items": [{"a": "x,]\\"}[{"}, ' + deep
-            + ', {"items": [[1], {"b": "]"}]}, "\\ud800"], "total_pages": 3}').encode()
-    page = parse_page(body)
-    assert page["page"] == 2 and page["total_pages"] == 3 and page["meta"] == {"items": [1, 2]}
-    assert page["items"][0] == {"a": 'x,]"}[{'}
-    assert page["items"][1] == Unparsed(deep, TOO_DEEP)
-    assert page["items"][2] == {"items": [[1], {"b": "]"}]} and page["items"][3] == "\ud800"
-    assert parse_page(b'{"items": [], "page": 1}') == {"items": [], "page": 1}
-    with pytest.raises(PageTooDeep):
-        parse_page(('{"items": [1], "x": ' + deep + "}").encode())
-    for broken in ('{"items": [' + deep + ', {"a": ]}', '{"items": [' + deep + ', "abc'):
-        with pytest.raises(ValueError):
-            parse_page(broken.encode())
