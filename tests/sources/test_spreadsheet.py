@@ -1,20 +1,22 @@
-"""SpreadsheetSource: vendor XLSX/CSV exports with Vietnamese headers."""
+"""SpreadsheetSource (``motcua.sources.spreadsheet``): vendor XLSX/CSV exports with
+Vietnamese headers, a title and a blank row above them, in the encodings and delimiters
+vendors use, mapped onto the contract row by row, with the rows it cannot map as errors
+under their own headers; the catalogue from companion files. Header matching and
+mapping files are in ``test_sheet_mapping.py``, dates in ``test_sheet_dates.py``."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
-import json
 import unicodedata
 from pathlib import Path
 
 import openpyxl
 import pytest
+from helpers.sheets import read
 
-from motcua.sources.base import AGENCY_COLUMNS, PROCEDURE_COLUMNS, RAW_SCHEMA
-from motcua.sources.sheet_dates import sheet_date_stamp
-from motcua.sources.sheet_mapping import fold
+from motcua.sources.base import AGENCY_COLUMNS, PROCEDURE_COLUMNS
 from motcua.sources.spreadsheet import SpreadsheetSource
 
 TITLE = ["DANH SÁCH HỒ SƠ TIẾP NHẬN NĂM 2023"]
@@ -118,21 +120,6 @@ def write_csv(path: Path, encoding: str, delimiter: str = ",") -> Path:
     return path
 
 
-def read(source: SpreadsheetSource) -> tuple[dict[str, dict], dict[int, tuple[str, dict]]]:
-    ok: dict[str, dict] = {}
-    errors: dict[int, tuple[str, dict]] = {}
-    for batch in source.iter_records():
-        assert batch.schema.equals(RAW_SCHEMA)
-        for loc, rec, err in zip(*(batch.column(c).to_pylist() for c in ("locator", "record", "error")), strict=True):
-            row = int(loc.rsplit(":", 1)[1])
-            if err is None:
-                snap = json.loads(rec)
-                ok[snap["MaHoSo"]] = snap
-            else:
-                errors[row] = (err, json.loads(rec))
-    return ok, errors
-
-
 def check(source: SpreadsheetSource) -> None:
     ok, errors = read(source)
     assert ok == EXPECTED
@@ -192,62 +179,3 @@ def test_catalogue_from_companion_files_or_empty(folder, tmp_path):
     assert procedures.loc[0, "ThoiHanGiaiQuyet"] == "10" and procedures["MucDo"].isna().all()
     alone = SpreadsheetSource(write_xlsx(elsewhere / "alone.xlsx"))
     assert list(alone.read_agencies().columns) == AGENCY_COLUMNS and alone.read_agencies().empty
-
-
-VENDOR = "Số biên nhận;Thủ tục;Trạng thái xử lý;Ngày tiếp nhận\nBN-1;1.004512;Hoàn tất;02/01/2023 08:00\n" \
-         "BN-2;1.004512;Đang xử lý;03/01/2023\n"
-MAPPINGS = {
-    "map.yaml": "columns:\n  Số biên nhận: MaHoSo\n  TRANG THAI XU LY: TrangThaiHoSo\n  Thủ tục: MaTTHC\n"
-                "status:\n  Hoàn tất: 10\n",
-    "map.json": json.dumps({"columns": {"so bien nhan": "MaHoSo", "Trạng thái xử lý": "TrangThaiHoSo",
-                                        "Thủ tục": "MaTTHC"}, "status": {"hoan tat": 10}}, ensure_ascii=False),
-    "map.csv": "header,field,kind\nSố biên nhận,MaHoSo,\nTrạng thái xử lý,TrangThaiHoSo,column\n"
-               "Thủ tục,MaTTHC,\nHoàn tất,10,status\n",
-}
-
-
-@pytest.mark.parametrize("mapping_name", sorted(MAPPINGS))
-def test_user_mapping_file_extends_headers_and_values(tmp_path, mapping_name):
-    sheet = tmp_path / "vendor.csv"
-    sheet.write_text(VENDOR, encoding="utf-8")
-    plain = SpreadsheetSource(sheet, exported_at="20230105120000")
-    _, errors = read(plain)
-    assert sorted(errors) == [2, 3] and "no dossier code column" in errors[2][0]
-    mapping = tmp_path / mapping_name
-    mapping.write_text(MAPPINGS[mapping_name], encoding="utf-8")
-    ok, errors = read(SpreadsheetSource(sheet, mapping_file=mapping, exported_at="20230105120000"))
-    assert errors == {}
-    assert ok["BN-1"] == {"MaHoSo": "BN-1", "MaTTHC": "1.004512", "TrangThaiHoSo": 10,
-                          "NgayTiepNhan": "20230102080000", "NgayCapNhat": "20230105120000", "QuaTrinhXuLy": []}
-    assert ok["BN-2"]["TrangThaiHoSo"] == 4 and ok["BN-2"]["NgayTiepNhan"] == "20230103000000"
-
-
-def test_bad_mapping_targets_are_refused(tmp_path):
-    mapping = tmp_path / "m.json"
-    mapping.write_text(json.dumps({"Số biên nhận": "SoBienNhan"}), encoding="utf-8")
-    sheet = tmp_path / "v.csv"
-    sheet.write_text(VENDOR, encoding="utf-8")
-    with pytest.raises(ValueError, match="not a snapshot field"):
-        SpreadsheetSource(sheet, mapping_file=mapping)
-
-
-@pytest.mark.parametrize(
-    ("value", "stamp"),
-    [("5/1/2023", "20230105000000"), ("05/01/2023 7:05", "20230105070500"), ("05/01/2023 07:05:09", "20230105070509"),
-     ("07h05 05/01/2023", "20230105070500"), (44931, "20230105000000"), ("44931.5", "20230105120000"),
-     ("20230105070509", "20230105070509"), ("2023-01-05T00:05:09Z", "20230105070509"), ("", None),
-     (dt.date(2023, 1, 5), "20230105000000")],
-)
-def test_sheet_dates(value, stamp):
-    assert sheet_date_stamp(value) == stamp
-
-
-@pytest.mark.parametrize("value", ["31/02/2023", "05/01/23", "hôm qua", "13/13/2023", True, 0])
-def test_unreadable_dates(value):
-    with pytest.raises(ValueError):
-        sheet_date_stamp(value)
-
-
-def test_fold():
-    assert fold("  MÃ HỒ SƠ: ") == fold("ma_ho_so") == fold("MaHoSo") == "mahoso"
-    assert fold("Đơn  vị") == "donvi" and fold(unicodedata.normalize("NFD", "Ngày tiếp nhận")) == "ngaytiepnhan"
