@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from motcua import reporting
 from motcua.report.exports import csv_safe_arrow, write_csv_arrow
+from transforms.report_tables import TABLE2
 
 WHY = {
     "received_new": "received in the period",
@@ -32,9 +33,8 @@ WHY = {
     "received_online": "received online in the period",
     "received_offline": "received in person or by post in the period",
 }
-COLUMN_ALIASES = {"4": "received_total", "5": "carried_over", "6": "received_new", "7": "resolved_total",
-                  "8": "resolved_on_time", "9": "resolved_late", "10": "pending_total", "11": "pending_not_due",
-                  "12": "pending_overdue"}
+COLUMN_ALIASES = {str(c.number): c.key for c in TABLE2.columns if c.number is not None and c.dtype == "count"}
+"""A column of table 2 by its number in the form: "4" -> ``received_total`` … "12"."""
 SLUG_CHARS = 48
 """Longest readable part of a file name made from source data (the hash comes after it)."""
 

@@ -29,6 +29,7 @@ from transforms.mart_indicator import (
     rollup_map,
 )
 from transforms.mart_indicator import build as build_indicators
+from transforms.report_tables import TABLE3
 from warehouse.engine import duckdb_buffer_share, make_engine
 
 if TYPE_CHECKING:
@@ -219,7 +220,7 @@ class ReportCounts:
     days: list[pd.Series] = field(default_factory=list)
 
     def add(self, fct: pd.DataFrame, per: pd.DataFrame) -> None:
-        measures = [*period_counts.MEASURES, "received_total", "resolved_total", "pending_total"]
+        measures = [*period_counts.MEASURES, *period_counts.TOTALS]
         self.by_group.append(per.groupby(["agency_code", "procedure_code"], as_index=False)[measures].sum())
         months = periods.grid(self.start, self.end, "month", self.convention)
         self.monthly.append(period_counts.count(fct.assign(_all=SCOPE), months, ["_all"]))
@@ -232,8 +233,7 @@ class ReportCounts:
 
     def groups(self) -> pd.DataFrame:
         """Sums per (agency_code, procedure_code), with the period columns."""
-        cols = ["agency_code", "procedure_code", *period_counts.MEASURES, "received_total", "resolved_total",
-                "pending_total"]
+        cols = ["agency_code", "procedure_code", *period_counts.MEASURES, *period_counts.TOTALS]
         parts = [p for p in self.by_group if not p.empty]
         g = (pd.concat(parts, ignore_index=True).groupby(["agency_code", "procedure_code"], as_index=False).sum()
              if parts else pd.DataFrame({c: pd.Series(dtype="int64") for c in cols}))
@@ -332,7 +332,7 @@ def tables_of(acc: ReportCounts, scope: Scope, year: int, convention: str, agenc
     form06 = form06[form06[["received_total", "resolved_total"]].sum(axis=1) > 0]
 
     # indicators for the report's scope: every agency collapsed into one
-    ind_counts = acc.by("procedure_code").drop(columns=["received_total", "resolved_total", "pending_total"])
+    ind_counts = acc.by("procedure_code").drop(columns=list(period_counts.TOTALS))
     ind_counts.insert(0, "agency_code", SCOPE)
     ind_counts.insert(0, "period_type", "report")
     plan_frame = plans.assign(agency_code=SCOPE) if plans is not None and not plans.empty else None
@@ -362,8 +362,7 @@ def tables_of(acc: ReportCounts, scope: Scope, year: int, convention: str, agenc
         title=f"Báo cáo công tác cải cách hành chính năm {year}", year=year, period_start=start, period_end=end,
         agency_name=agency_name, convention=convention,  # type: ignore[arg-type]
         table1=table1, table2=table2,
-        table3=plans if plans is not None else pd.DataFrame(
-            columns=["plan_name", "plan_number", "issued_on", "tasks_planned", "tasks_done", "note"]),
+        table3=plans if plans is not None else pd.DataFrame(columns=list(TABLE3.frame_columns)),
         table4=_table4(scope.dim_procedure, start, end), form06=form06, indicators=indicators,
         monthly_intake=monthly_intake,
         ontime_by_field=form06.assign(resolved_on_time=form06["resolved_on_time"] + form06["resolved_early"])[

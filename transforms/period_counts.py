@@ -23,12 +23,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from transforms.report_tables import TABLE2
+
 MEASURES = [
     "carried_over", "received_new", "resolved_on_time", "resolved_late", "resolved_early",
     "withdrawn", "pending_not_due", "pending_overdue", "received_online", "received_offline",
     "rated", "rated_satisfied", "paid_online", "digitised",
 ]
 _BLOCK_CELLS = 4_000_000
+DEFINING = tuple(i for i in TABLE2.identities if set(i.parts) <= set(MEASURES))
+"""The identities of table 2 that define its totals (4), (7), (10) from the measures (the
+others, e.g. (4) = (7) + (10) + withdrawn, follow from them)."""
+TOTALS = tuple(i.total for i in DEFINING)
+"""The columns :func:`add_totals` adds: ``received_total``, ``resolved_total``, ``pending_total``."""
 
 
 def _index(dates: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -135,9 +142,9 @@ def count(fct: pd.DataFrame, periods: pd.DataFrame, keys: list[str]) -> pd.DataF
 
 
 def add_totals(df: pd.DataFrame) -> pd.DataFrame:
-    """Add the report's derived columns (4), (7), (10)."""
+    """Add the report's derived columns (4), (7), (10) (:data:`TOTALS`), each the sum of
+    its parts as the identities of table 2 define it (:data:`DEFINING`)."""
     df = df.copy()
-    df["received_total"] = df["carried_over"] + df["received_new"]
-    df["resolved_total"] = df["resolved_on_time"] + df["resolved_late"]
-    df["pending_total"] = df["pending_not_due"] + df["pending_overdue"]
+    for identity in DEFINING:
+        df[identity.total] = sum((df[p] for p in identity.parts[1:]), start=df[identity.parts[0]])
     return df

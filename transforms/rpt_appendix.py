@@ -15,12 +15,7 @@ import pandas as pd
 
 from transforms import period_counts
 from transforms.mart_dossier_resolution import procedure_names
-
-TABLE1_COLUMNS = ["procedure_code", "procedure_name", "service_level", "service_url",
-                  "received_online", "received_offline"]
-TABLE2_COLUMNS = ["procedure_code", "procedure_name", "field_name", "received_total", "carried_over",
-                  "received_new", "resolved_total", "resolved_on_time", "resolved_late", "pending_total",
-                  "pending_not_due", "pending_overdue", "withdrawn", "resolved_early"]
+from transforms.report_tables import TABLE1, TABLE2, TOTAL_ROW
 
 
 def counts_for_period(fct: pd.DataFrame, dim_procedure: pd.DataFrame, start: dt.date, end: dt.date,
@@ -37,15 +32,15 @@ def counts_for_period(fct: pd.DataFrame, dim_procedure: pd.DataFrame, start: dt.
 
 def table1(counts: pd.DataFrame) -> pd.DataFrame:
     t = counts[(counts["received_online"] + counts["received_offline"]) > 0]
-    return t.sort_values("procedure_code")[TABLE1_COLUMNS].reset_index(drop=True)
+    return t.sort_values("procedure_code")[list(TABLE1.frame_columns)].reset_index(drop=True)
 
 
 def table2(counts: pd.DataFrame) -> pd.DataFrame:
     t = counts[(counts["received_total"] + counts["withdrawn"]) > 0]
-    return t.sort_values("procedure_code")[TABLE2_COLUMNS].reset_index(drop=True)
+    return t.sort_values("procedure_code")[list(TABLE2.frame_columns)].reset_index(drop=True)
 
 
-def with_total(table: pd.DataFrame, label: str = "Tổng cộng") -> pd.DataFrame:
+def with_total(table: pd.DataFrame, label: str = TOTAL_ROW) -> pd.DataFrame:
     """The table with a totals row that is the sum of its rows."""
     numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
     total = {c: int(table[c].sum()) for c in numeric}

@@ -15,40 +15,25 @@ from motcua.report.html import cell_text
 from motcua.report.layout import Sheet, build_sheets, period_text
 from motcua.report.model import ReportTables
 
-# Short headers for a terminal: (label, column numbers as in the seed)
-SHORT_2 = {
-    "stt": "(1)\nSTT",
-    "procedure_name": "(2) Tên TTHC",
-    "field_name": "(3) Lĩnh vực",
-    "received_total": "(4)\nNhận\ntổng",
-    "carried_over": "(5)\nKỳ trước",
-    "received_new": "(6)\nMới",
-    "resolved_total": "(7)\nĐã GQ",
-    "resolved_on_time": "(8)\nĐúng hạn",
-    "resolved_late": "(9)\nQuá hạn",
-    "pending_total": "(10)\nĐang GQ",
-    "pending_not_due": "(11)\nChưa\nđến hạn",
-    "pending_overdue": "(12)\nQuá hạn",
-    "withdrawn": "(13)\nRút/\ndừng",
-}
-SHORT_1 = {
-    "stt": "TT",
-    "procedure_name": "Tên TTHC, DVC",
-    "service_level": "Mức\nđộ",
-    "service_url": "Địa chỉ đăng tải dịch vụ",
-    "received_online": "Trực\ntuyến",
-    "received_offline": "Trực tiếp\n(không\ntrực tuyến)",
-}
+
+def short_header(sheet: Sheet, j: int) -> str:
+    """Column ``j``'s header in a terminal: its short header (else its last header line),
+    after its number on a numbered sheet ("(4)\nNhận\ntổng", "(2) Tên TTHC")."""
+    c = sheet.columns[j]
+    text = c.short or c.header[-1]
+    if not sheet.numbered:
+        return text
+    return sheet.column_numbers()[j] + ("\n" if c.kind in ("int", "stt") else " ") + text
 
 
-def _rich_table(sheet: Sheet, short: dict[str, str], skip: tuple[str, ...] = ()) -> Table:
+def _rich_table(sheet: Sheet, skip: tuple[str, ...] = ()) -> Table:
     table = Table(title=Text(sheet.title), caption=None, show_lines=False, header_style="bold",
                   title_style="bold", expand=False)
     keep = [j for j, c in enumerate(sheet.columns) if c.key not in skip]
     for j in keep:
         c = sheet.columns[j]
         numeric = c.kind in ("int", "stt")
-        table.add_column(short.get(c.key, c.header[-1]), justify="right" if numeric else "left",
+        table.add_column(short_header(sheet, j), justify="right" if numeric else "left",
                          overflow="fold", no_wrap=numeric,
                          max_width=None if numeric else (48 if c.key == "procedure_name" else 24))
     for i, row in enumerate(sheet.rows):
@@ -67,5 +52,5 @@ def print_tables(tables: ReportTables, console: Console | None = None) -> None:
     tables, _ = tables.normalized()
     sheets = {s.name: s for s in build_sheets(tables)}
     console.print(f"[bold]{escape(str(tables.agency_name))}[/bold] — {escape(period_text(tables))}")
-    console.print(_rich_table(sheets["bieu1"], SHORT_1, skip=("service_url",)))
-    console.print(_rich_table(sheets["bieu2"], SHORT_2))
+    console.print(_rich_table(sheets["bieu1"], skip=("service_url",)))
+    console.print(_rich_table(sheets["bieu2"]))

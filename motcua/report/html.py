@@ -15,6 +15,7 @@ from motcua.report.charts import all_charts, esc
 from motcua.report.layout import Cell, Sheet, fmt_date, period_text
 from motcua.report.model import ReportTables
 from motcua.report.paragraph import fmt_int, fmt_pct, paragraph_numbers
+from transforms.report_tables import TOTAL_ROW
 
 CSS = """
 :root { --ink:#1f2933; --muted:#5d6b79; --line:#b8c2cc; --head:#dde5f0; --band:#f6f8fa; --accent:#1f4e9e; }
@@ -141,7 +142,7 @@ def table_html(sheet: Sheet) -> str:
     out.append("</tbody>")
     if sheet.totals is not None:
         span = sheet.total_label_span
-        tds = [f'<th scope="row" colspan="{span}">Tổng cộng</th>' if span > 1 else '<th scope="row">Tổng cộng</th>']
+        tds = [f'<th scope="row" colspan="{span}">{TOTAL_ROW}</th>' if span > 1 else f'<th scope="row">{TOTAL_ROW}</th>']
         for c in sheet.columns[span:]:
             if c.summed:
                 tds.append(f'<td class="num" data-col="{esc(c.key)}">{esc(fmt_int(sheet.totals[c.key]))}</td>')

@@ -1,62 +1,31 @@
 """The sheets of the report laid out once, for every output (XLSX, HTML, console).
 
 :func:`build_sheets` turns :class:`~motcua.report.model.ReportTables` into a list of
-:class:`Sheet`: titles and headers with diacritics as in the seed report, rows of
-display-ready cells, and the totals row (the sum of the rows, checked against them).
+:class:`Sheet`: titles, headers and columns as :mod:`transforms.report_tables` describes
+them, rows of display-ready cells, and the totals row (the sum of the rows, checked
+against them).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from motcua.report.model import ExplainKey, ReportDataError, ReportTables
-
-TOTAL_LABEL = "Tổng cộng"
-
-# Header texts, as in the seed report's appendix (section 3 of the domain notes for
-# table 2; the seed's "chuyên qua" is a typo of "chuyển qua").
-H_STT = "STT"
-H_TT = "TT"
-T1_NAME = "Tên TTHC, DVC"
-T1_LEVEL_OLD = "Mức độ của dịch vụ (3, 4)"
-T1_LEVEL_NEW = "Mức độ của dịch vụ (toàn trình, một phần)"
-T1_URL = "Địa chỉ đăng tải dịch vụ"
-T1_ONLINE = "Tổng số hồ sơ tiếp nhận trực tuyến"
-T1_OFFLINE = "Tổng số hồ sơ tiếp nhận trực tiếp (không trực tuyến)"
-T2_NAME = "Tên TTHC"
-T2_FIELD = "Lĩnh vực"
-T2_RECEIVED = "Số hồ sơ nhận giải quyết"
-T2_RESULT = "Kết quả giải quyết"
-T2_RESOLVED = "Đã giải quyết"
-T2_PENDING = "Đang giải quyết"
-H_TOTAL = "Tổng số"
-T2_CARRIED = "Số kỳ trước chuyển qua"
-T2_NEW = "Số mới tiếp nhận"
-T2_ONTIME = "Trả đúng thời hạn"
-T2_LATE = "Trả quá hạn"
-T2_NOT_DUE = "Chưa đến hạn"
-T2_OVERDUE = "Quá hạn"
-T2_WITHDRAWN = "Rút hồ sơ / dừng xử lý"
+from transforms.report_tables import (
+    INDICATORS,
+    TABLE1,
+    TABLE2,
+    TABLE3,
+    TABLES,
+    TOTAL_ROW,
+    Column,
+    Table,
+)
 
 LEVEL_LABELS = {"toan_trinh": "Toàn trình", "mot_phan": "Một phần"}
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of a sheet.
-
-    ``kind`` is one of ``stt, text, url, level, int, date, pct, number, value``;
-    ``header`` the header path from the top level down to the column's own label.
-    """
-
-    key: str
-    header: tuple[str, ...]
-    kind: str
-    width: float
-    summed: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,7 +86,7 @@ class Sheet:
         out: list[Cell] = []
         for i, c in enumerate(self.columns):
             if i == 0:
-                out.append(Cell(TOTAL_LABEL, "text", c.key))
+                out.append(Cell(TOTAL_ROW, "text", c.key))
             elif c.summed:
                 out.append(Cell(self.totals[c.key], "int", c.key))
             else:
@@ -240,53 +209,30 @@ def verify_totals(sheet: Sheet) -> None:
         raise ReportDataError(problems)
 
 
+def _sheet(table: Table, t: ReportTables, columns: tuple[Column, ...] | None = None) -> Sheet:
+    """An empty sheet of ``table`` (its printed columns unless ``columns``)."""
+    return Sheet(table.name, table.frame, table.sheet_name, table.caption, table.heading(t.year),
+                 list(columns or table.printed), total_label_span=table.total_label_span,
+                 numbered=table.numbered, form_code=table.form_code,
+                 notes=[period_text(t), f"{table.agency_label}: {t.agency_name}", *table.notes])
+
+
+def _fill(sheet: Sheet, df: pd.DataFrame, links: dict[ExplainKey, str], values: dict[str, list] | None = None,
+          kinds: dict[str, list[str]] | None = None) -> Sheet:
+    """The body, and the totals row when the sheet has summed columns."""
+    _body(sheet, df, links, values, kinds)
+    if any(c.summed for c in sheet.columns):
+        _totals(sheet, df)
+    return sheet
+
+
 def _sheet1(t: ReportTables, links: dict[ExplainKey, str]) -> Sheet:
     df = t.frame("table1")
     levels = [level_label(v) for v in df["service_level"]]
     new_style = any(str(v).strip() in LEVEL_LABELS for v in df["service_level"].dropna())
-    cols = [
-        Column("stt", (H_TT,), "stt", 5),
-        Column("procedure_name", (T1_NAME,), "text", 58),
-        Column("service_level", (T1_LEVEL_NEW if new_style else T1_LEVEL_OLD,), "level", 12),
-        Column("service_url", (T1_URL,), "url", 36),
-        Column("received_online", (T1_ONLINE,), "int", 14, summed=True),
-        Column("received_offline", (T1_OFFLINE,), "int", 16, summed=True),
-    ]
-    s = Sheet("bieu1", "table1", "Bieu 1", "Biểu 1",
-              f"KẾT QUẢ TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ TTHC, DVC NĂM {t.year}", cols,
-              total_label_span=4, notes=[period_text(t), f"Cơ quan báo cáo: {t.agency_name}"])
-    _body(s, df, links, values={"service_level": levels})
-    _totals(s, df)
-    return s
-
-
-def _sheet2(t: ReportTables, links: dict[ExplainKey, str]) -> Sheet:
-    df = t.frame("table2")
-    rec = (T2_RECEIVED,)
-    done = (T2_RESULT, T2_RESOLVED)
-    open_ = (T2_RESULT, T2_PENDING)
-    cols = [
-        Column("stt", (H_STT,), "stt", 5),
-        Column("procedure_name", (T2_NAME,), "text", 48),
-        Column("field_name", (T2_FIELD,), "text", 16),
-        Column("received_total", (*rec, H_TOTAL), "int", 9, summed=True),
-        Column("carried_over", (*rec, T2_CARRIED), "int", 11, summed=True),
-        Column("received_new", (*rec, T2_NEW), "int", 10, summed=True),
-        Column("resolved_total", (*done, H_TOTAL), "int", 9, summed=True),
-        Column("resolved_on_time", (*done, T2_ONTIME), "int", 10, summed=True),
-        Column("resolved_late", (*done, T2_LATE), "int", 9, summed=True),
-        Column("pending_total", (*open_, H_TOTAL), "int", 9, summed=True),
-        Column("pending_not_due", (*open_, T2_NOT_DUE), "int", 9, summed=True),
-        Column("pending_overdue", (*open_, T2_OVERDUE), "int", 9, summed=True),
-        Column("withdrawn", (T2_WITHDRAWN,), "int", 11, summed=True),
-    ]
-    s = Sheet("bieu2", "table2", "Bieu 2", "Biểu 2",
-              "TỔNG HỢP SỐ LƯỢNG HỒ SƠ GIẢI QUYẾT TẠI TẤT CẢ CÁC LĨNH VỰC", cols,
-              total_label_span=3, numbered=True,
-              notes=[period_text(t), f"Cơ quan báo cáo: {t.agency_name}"])
-    _body(s, df, links)
-    _totals(s, df)
-    return s
+    level = TABLE1["service_level"]
+    cols = tuple(replace(c, header=level.alt_header) if c is level and new_style else c for c in TABLE1.printed)
+    return _fill(_sheet(TABLE1, t, cols), df, links, values={"service_level": levels})
 
 
 def _sheet3(t: ReportTables) -> Sheet:
@@ -296,64 +242,7 @@ def _sheet3(t: ReportTables) -> Sheet:
         name = "" if pd.isna(name) else str(name)
         number = "" if pd.isna(number) else str(number).strip()
         names.append(f"{name} (số {number})" if number else name)
-    cols = [
-        Column("stt", (H_STT,), "stt", 5),
-        Column("plan_name", ("Kế hoạch",), "text", 50),
-        Column("issued_on", ("Thời gian ban hành",), "date", 14),
-        Column("tasks_planned", ("Số nhiệm vụ/số đơn vị trong kế hoạch",), "int", 16),
-        Column("tasks_done", ("Số nhiệm vụ/ đơn vị được hoàn thành theo kế hoạch",), "int", 18),
-        Column("note", ("Ghi chú",), "text", 36),
-    ]
-    s = Sheet("bieu3", "table3", "Bieu 3", "Biểu 3", "KẾT QUẢ THỰC HIỆN CÁC KẾ HOẠCH", cols,
-              notes=[period_text(t), f"Cơ quan báo cáo: {t.agency_name}"])
-    _body(s, df, {}, values={"plan_name": names})
-    return s
-
-
-def _sheet4(t: ReportTables) -> Sheet:
-    df = t.frame("table4")
-    cols = [
-        Column("stt", (H_STT,), "stt", 5),
-        Column("criterion", ("Tiêu chí",), "text", 60),
-        Column("count", ("Tổng số",), "int", 10),
-        Column("share_pct", ("Tỷ lệ % (So với tổng số TTHC trong bộ TTHC)",), "pct", 18),
-        Column("note", ("Ghi chú",), "text", 24),
-    ]
-    s = Sheet("bieu4", "table4", "Bieu 4", "Biểu 4", "SỐ LƯỢNG THỦ TỤC HÀNH CHÍNH", cols,
-              notes=[period_text(t), f"Cơ quan báo cáo: {t.agency_name}"])
-    _body(s, df, {})
-    return s
-
-
-def _sheet06(t: ReportTables) -> Sheet:
-    df = t.frame("form06")
-    rec = ("Số hồ sơ nhận giải quyết",)
-    new = (*rec, "Trong kỳ")
-    done = ("Kết quả giải quyết", "Số hồ sơ đã giải quyết")
-    open_ = ("Kết quả giải quyết", "Số hồ sơ đang giải quyết")
-    cols = [
-        Column("stt", (H_STT,), "stt", 5),
-        Column("field_name", ("Lĩnh vực, công việc giải quyết theo cấp",), "text", 36),
-        Column("received_total", (*rec, H_TOTAL), "int", 9, summed=True),
-        Column("received_online", (*new, "Trực tuyến"), "int", 10, summed=True),
-        Column("received_offline", (*new, "Trực tiếp, dịch vụ bưu chính"), "int", 12, summed=True),
-        Column("carried_over", (*rec, "Từ kỳ trước"), "int", 9, summed=True),
-        Column("resolved_total", (*done, H_TOTAL), "int", 9, summed=True),
-        Column("resolved_early", (*done, "Trả trước hạn"), "int", 9, summed=True),
-        Column("resolved_on_time", (*done, "Trả đúng thời hạn"), "int", 10, summed=True),
-        Column("resolved_late", (*done, "Trả quá hạn"), "int", 9, summed=True),
-        Column("pending_total", (*open_, H_TOTAL), "int", 9, summed=True),
-        Column("pending_not_due", (*open_, "Chưa đến hạn"), "int", 9, summed=True),
-        Column("pending_overdue", (*open_, "Quá hạn"), "int", 9, summed=True),
-    ]
-    s = Sheet("bieu06", "form06", "Bieu 06", "Biểu 06/VPCP/KSTT",
-              "TÌNH HÌNH, KẾT QUẢ GIẢI QUYẾT TTHC TẠI CƠ QUAN, ĐƠN VỊ TRỰC TIẾP GIẢI QUYẾT TTHC",
-              cols, total_label_span=2, numbered=True, form_code="Biểu số 06/VPCP/KSTT",
-              notes=[period_text(t), f"Đơn vị báo cáo: {t.agency_name}",
-                     "Đơn vị tính: Số hồ sơ TTHC"])
-    _body(s, df, {})
-    _totals(s, df)
-    return s
+    return _fill(_sheet(TABLE3, t), df, {}, values={"plan_name": names})
 
 
 def is_rate(code: object) -> bool:
@@ -363,24 +252,21 @@ def is_rate(code: object) -> bool:
 
 def _sheet_chiso(t: ReportTables) -> Sheet:
     df = t.frame("indicators")
-    cols = [
-        Column("stt", (H_STT,), "stt", 5),
-        Column("indicator_code", ("Mã chỉ số",), "text", 28),
-        Column("name_vi", ("Chỉ số",), "text", 56),
-        Column("numerator", ("Tử số",), "number", 11),
-        Column("denominator", ("Mẫu số",), "number", 11),
-        Column("value", ("Giá trị",), "value", 12),
-    ]
-    s = Sheet("chiso", "indicators", "Chi so", "Chỉ số",
-              f"CÁC CHỈ SỐ KẾT QUẢ GIẢI QUYẾT TTHC NĂM {t.year}", cols,
-              notes=[period_text(t), f"Cơ quan báo cáo: {t.agency_name}",
-                     "Tỷ lệ = Tử số / Mẫu số"])
     kinds = ["rate" if is_rate(c) else "number" for c in df["indicator_code"]]
-    _body(s, df, {}, kinds={"value": kinds})
-    return s
+    return _fill(_sheet(INDICATORS, t), df, {}, kinds={"value": kinds})
 
 
 def build_sheets(t: ReportTables) -> list[Sheet]:
-    """All tables of the report, in order: Biểu 1–4, Biểu 06, indicators."""
+    """All tables of the report, in the order of :data:`~transforms.report_tables.TABLES`."""
     links = _norm_links(t.explain_links)
-    return [_sheet1(t, links), _sheet2(t, links), _sheet3(t), _sheet4(t), _sheet06(t), _sheet_chiso(t)]
+    sheets = []
+    for table in TABLES:
+        if table is TABLE1:
+            sheets.append(_sheet1(t, links))
+        elif table is TABLE3:
+            sheets.append(_sheet3(t))
+        elif table is INDICATORS:
+            sheets.append(_sheet_chiso(t))
+        else:  # the explanation links are those of tables 1 and 2
+            sheets.append(_fill(_sheet(table, t), t.frame(table.frame), links if table is TABLE2 else {}))
+    return sheets

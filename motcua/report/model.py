@@ -14,27 +14,12 @@ from typing import Literal
 
 import pandas as pd
 
+from transforms.report_tables import TABLES
+
 Convention = Literal["calendar", "decree09"]
 
-#: Column names of every frame of :class:`ReportTables`, in output order.
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "table1": (
-        "procedure_code", "procedure_name", "service_level", "service_url",
-        "received_online", "received_offline",
-    ),
-    "table2": (
-        "procedure_code", "procedure_name", "field_name", "received_total", "carried_over",
-        "received_new", "resolved_total", "resolved_on_time", "resolved_late", "pending_total",
-        "pending_not_due", "pending_overdue", "withdrawn", "resolved_early",
-    ),
-    "table3": ("plan_name", "plan_number", "issued_on", "tasks_planned", "tasks_done", "note"),
-    "table4": ("criterion", "count", "share_pct", "note"),
-    "form06": (
-        "field_name", "received_total", "received_online", "received_offline", "carried_over",
-        "resolved_total", "resolved_early", "resolved_on_time", "resolved_late", "pending_total",
-        "pending_not_due", "pending_overdue",
-    ),
-    "indicators": ("indicator_code", "name_vi", "numerator", "denominator", "value"),
+#: Columns of the frames behind the charts (not published tables), in order.
+CHART_COLUMNS: dict[str, tuple[str, ...]] = {
     "monthly_intake": ("month", "received_online", "received_offline"),
     "ontime_by_field": ("field_name", "resolved_on_time", "resolved_total"),
     "ontime_by_procedure": ("procedure_code", "procedure_name", "resolved_on_time", "resolved_total"),
@@ -42,38 +27,32 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "processing_days": ("working_days", "dossiers"),
 }
 
+#: Column names of every frame of :class:`ReportTables`, in output order: the published
+#: tables' as :mod:`transforms.report_tables` describes them, then the charts'.
+COLUMNS: dict[str, tuple[str, ...]] = {**{t.frame: t.frame_columns for t in TABLES}, **CHART_COLUMNS}
+
+
+def _of_dtype(dtype: str) -> dict[str, tuple[str, ...]]:
+    return {t.frame: cols for t in TABLES if (cols := t.of_dtype(dtype))}
+
+
 #: Columns that hold whole counts of dossiers, tasks or procedures (nullable integers).
-COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "table1": ("received_online", "received_offline"),
-    "table2": COLUMNS["table2"][3:],
-    "table3": ("tasks_planned", "tasks_done"),
-    "table4": ("count",),
-    "form06": COLUMNS["form06"][1:],
+COUNT_COLUMNS: dict[str, tuple[str, ...]] = {**_of_dtype("count"), **{
     "monthly_intake": ("month", "received_online", "received_offline"),
     "ontime_by_field": ("resolved_on_time", "resolved_total"),
     "ontime_by_procedure": ("resolved_on_time", "resolved_total"),
     "open_by_agency": ("pending_not_due", "pending_overdue"),
     "processing_days": ("working_days", "dossiers"),
-}
+}}
 
 #: Columns that hold real numbers.
-FLOAT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "table4": ("share_pct",),
-    "indicators": ("numerator", "denominator", "value"),
-}
+FLOAT_COLUMNS: dict[str, tuple[str, ...]] = _of_dtype("float")
 
 #: Columns that hold dates.
-DATE_COLUMNS: dict[str, tuple[str, ...]] = {"table3": ("issued_on",)}
+DATE_COLUMNS: dict[str, tuple[str, ...]] = _of_dtype("date")
 
 #: Frame name -> export name (``bieu1.csv`` …) for the frames that are exported.
-EXPORT_NAMES: dict[str, str] = {
-    "table1": "bieu1",
-    "table2": "bieu2",
-    "table3": "bieu3",
-    "table4": "bieu4",
-    "form06": "bieu06",
-    "indicators": "chiso",
-}
+EXPORT_NAMES: dict[str, str] = {t.frame: t.name for t in TABLES}
 
 #: Key of :attr:`ReportTables.explain_links`: (table, procedure_code, column).
 ExplainKey = tuple[str, str, str]
@@ -112,34 +91,27 @@ class ReportTables:
     * ``agency_name`` (str): the reporting agency, e.g. "Sở Khoa học và Công nghệ";
     * ``convention`` (str): ``"calendar"`` or ``"decree09"`` (15 Dec – 14 Dec cut-off).
 
-    Frames (pandas DataFrames; the listed columns are required, others are ignored;
-    counts are whole numbers, null shown as an empty cell and counted as 0 in totals):
+    Frames (pandas DataFrames; the columns of :data:`COLUMNS` are required, others are
+    ignored; counts are whole numbers, null shown as an empty cell and counted as 0 in
+    totals). The published tables, whose columns, headers and identities
+    :mod:`transforms.report_tables` describes:
 
     * ``table1`` – Biểu 1, *Kết quả tiếp nhận, giải quyết hồ sơ TTHC, DVC*, one row per
-      procedure: ``procedure_code, procedure_name, service_level`` (3, 4, "toan_trinh",
-      "mot_phan" …), ``service_url``, ``received_online, received_offline`` (new in the
-      period; offline = in person + postal).
+      procedure: its online level (3, 4, "toan_trinh", "mot_phan" …) and address, new
+      dossiers online / not online (in person + postal).
     * ``table2`` – Biểu 2, *Tổng hợp số lượng hồ sơ giải quyết tại tất cả các lĩnh vực*,
-      one row per procedure: ``procedure_code, procedure_name, field_name``,
-      ``received_total`` (4), ``carried_over`` (5), ``received_new`` (6),
-      ``resolved_total`` (7), ``resolved_on_time`` (8, early included),
-      ``resolved_late`` (9), ``pending_total`` (10), ``pending_not_due`` (11),
-      ``pending_overdue`` (12), ``withdrawn`` (withdrawn / stopped, shown as (13)),
-      ``resolved_early`` (of (8), before the due day; not a column of the sheet).
-      Must hold per row: (4)=(5)+(6), (7)=(8)+(9), (10)=(11)+(12),
-      (4)=(7)+(10)+withdrawn, early ≤ (8).
-    * ``table3`` – Biểu 3, *Kết quả thực hiện các kế hoạch*: ``plan_name, plan_number``
-      (e.g. "05/KH-SKHCN", may be empty), ``issued_on`` (date), ``tasks_planned,
-      tasks_done, note``. May be empty.
-    * ``table4`` – Biểu 4, *Số lượng thủ tục hành chính*, the 4 criteria of the seed:
-      ``criterion, count, share_pct`` (0–100), ``note``.
-    * ``form06`` – Biểu 06/VPCP/KSTT (Circular 01/2020/TT-VPCP), one row per field:
-      ``field_name, received_total, received_online, received_offline, carried_over,
-      resolved_total, resolved_early, resolved_on_time, resolved_late, pending_total,
-      pending_not_due, pending_overdue``. Here, as in the form, early, on time and late
-      are disjoint: ``resolved_on_time`` counts only dossiers resolved on the due day,
-      and received_total = online + offline + carried_over,
-      resolved_total = early + on_time + late, pending_total = not_due + overdue.
+      one row per procedure: columns (4)–(12) of the form, ``withdrawn`` (withdrawn /
+      stopped, shown as (13)) and ``resolved_early`` (of (8), before the due day; not a
+      column of the sheet); :data:`~transforms.report_tables.TABLE2` states the
+      identities that must hold on every row.
+    * ``table3`` – Biểu 3, *Kết quả thực hiện các kế hoạch*: plans (the number may be
+      empty), their issue date, tasks planned and done, a note. May be empty.
+    * ``table4`` – Biểu 4, *Số lượng thủ tục hành chính*, the 4 criteria of the seed,
+      with ``share_pct`` in 0–100.
+    * ``form06`` – Biểu 06/VPCP/KSTT (Circular 01/2020/TT-VPCP), one row per field. Here,
+      as in the form, early, on time and late are disjoint: ``resolved_on_time`` counts
+      only dossiers resolved on the due day (see the identities of
+      :data:`~transforms.report_tables.FORM06`).
     * ``indicators``: ``indicator_code, name_vi, numerator, denominator, value``; for
       codes ending in ``_rate`` the value is the fraction numerator / denominator (0–1),
       null when the denominator is 0; other codes (``overdue_open``,

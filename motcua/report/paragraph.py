@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from motcua.report.layout import fmt_date
-from motcua.report.model import ReportTables
+from motcua.report.model import COUNT_COLUMNS, ReportTables
 
 
 def fmt_int(n: int) -> str:
@@ -47,10 +47,7 @@ def hs(n: int) -> str:
 def paragraph_numbers(t: ReportTables) -> dict[str, int]:
     """The totals the paragraph states, from table 2 (and table 1 / Biểu 06 for channels)."""
     t1, t2, f6 = t.frame("table1"), t.frame("table2"), t.frame("form06")
-    n = {c: _sum(t2, c) for c in ("received_total", "carried_over", "received_new", "resolved_total",
-                                  "resolved_on_time", "resolved_late", "pending_total",
-                                  "pending_not_due", "pending_overdue", "withdrawn",
-                                  "resolved_early")}
+    n = {c: _sum(t2, c) for c in COUNT_COLUMNS["table2"]}
     src = t1 if len(t1) else f6
     n["received_online"] = _sum(src, "received_online")
     n["received_offline"] = _sum(src, "received_offline")

@@ -20,6 +20,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from motcua.report.layout import Cell, Sheet
 from motcua.report.model import ReportTables
+from transforms.report_tables import TOTAL_ROW
 
 FONT = {"font_name": "Times New Roman", "font_size": 11}
 HEADER_BG = "#DDE5F0"
@@ -158,9 +159,9 @@ def write_sheet(wb: Workbook, sheet: Sheet, fm: dict[str, Format]) -> SheetPosit
         total_row = r
         span = sheet.total_label_span
         if span > 1:
-            ws.merge_range(r, 0, r, span - 1, "Tổng cộng", fm["total_label"])
+            ws.merge_range(r, 0, r, span - 1, TOTAL_ROW, fm["total_label"])
         else:
-            ws.write_string(r, 0, "Tổng cộng", fm["total_label"])
+            ws.write_string(r, 0, TOTAL_ROW, fm["total_label"])
         for j in range(span, ncol):
             c = sheet.columns[j]
             if c.summed:

@@ -439,7 +439,9 @@ def test_rejects_inconsistent_tables() -> None:
     t1 = t.table1.copy()
     t1.loc[1, "received_online"] = 8
     problems = check_tables(dataclasses.replace(t, table1=t1))
-    assert any("table1 online + offline != table2 received_new" in p for p in problems)
+    assert "table1 received_online + received_offline != table2 received_new for procedure_code ['2.000123']" \
+        in problems
+    assert "table1 total received_online + received_offline = 33 but table2 total received_new = 34" in problems
     f06 = t.form06.copy()
     f06["resolved_on_time"] = f06["resolved_on_time"] + f06["resolved_early"]  # early counted twice
     assert any("form06" in p for p in check_tables(dataclasses.replace(t, form06=f06)))
