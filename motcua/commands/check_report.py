@@ -31,7 +31,8 @@ def check_report(file: Path, year: int | None, warehouse: str | None, no_warehou
 
     Exits 0 when nothing is found, 1 when anything is, 2 when FILE cannot be read.
     """
-    from motcua import reconcile
+    from motcua.reconcile.check import check
+    from motcua.reconcile.findings import format_text
     from motcua.redact import scrub
     from motcua.settings import Settings, SettingsError
 
@@ -39,7 +40,7 @@ def check_report(file: Path, year: int | None, warehouse: str | None, no_warehou
         url = None if no_warehouse else Settings.from_env(warehouse_url=warehouse).warehouse_url
         if url and year is None:
             raise click.UsageError("--year is needed to compare with the warehouse (or pass --no-warehouse)")
-        result = reconcile.check(file, year=year, warehouse_url=url, table=int(table) if table else None,
+        result = check(file, year=year, warehouse_url=url, table=int(table) if table else None,
                                  agency=agency, convention=convention)
     except (ValueError, SettingsError) as exc:
         click.secho(f"motcua check-report: {scrub(exc)}", fg="red", err=True)
@@ -47,5 +48,5 @@ def check_report(file: Path, year: int | None, warehouse: str | None, no_warehou
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, default=str, indent=1))
     else:
-        click.echo(reconcile.format_text(result))
+        click.echo(format_text(result))
     sys.exit(0 if result.ok else 1)

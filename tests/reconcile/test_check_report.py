@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 from helpers.bundle import dossier, procedure, run_pipeline, write_bundle
 
-from motcua import reconcile
 from motcua.cli import main
+from motcua.reconcile.check import check, warehouse_table
+from motcua.reconcile.published import TABLE2_COUNTS, code_key, name_key, parse_count
 
 SEED_TABLE2 = Path(__file__).parent / "fixtures" / "seed_table2.csv"
 ROW1 = "Khai báo thiết bị X-quang chẩn đoán trong y tế"
@@ -59,7 +60,7 @@ def test_identity_faults_per_row(tmp_path):
     path = tmp_path / "t2.csv"
     with open(path, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh, delimiter=";").writerows(rows)
-    faults = reconcile.check(path).faults
+    faults = check(path).faults
     texts = [f.message for f in faults]
     assert "row 1: (4) = (5) + (6) fails: 5 ≠ 1 + 3 = 4" in texts
     assert "row 1: (7) = (8) + (9) fails: 2 ≠ 1 + 0 = 1" in texts
@@ -100,12 +101,12 @@ def test_seed_table2_against_the_warehouse(warehouse):
 
 
 def _table2_as_printed(url: str, path: Path) -> None:
-    t = reconcile.warehouse_table(url, 2019, 2)
+    t = warehouse_table(url, 2019, 2)
     rows = [["BIỂU 2. TỔNG HỢP SỐ LƯỢNG HỒ SƠ GIẢI QUYẾT TẠI TẤT CẢ CÁC LĨNH VỰC NĂM 2019"], [], *T2_HEAD]
     for i, r in enumerate(t.itertuples(), 1):
         rows.append([str(i), r.procedure_name, r.field_name or "-",
-                     *[str(getattr(r, c)) for c in reconcile.TABLE2_COUNTS]])
-    rows.append(["", "Tổng cộng", "", *[str(int(t[c].sum())) for c in reconcile.TABLE2_COUNTS]])
+                     *[str(getattr(r, c)) for c in TABLE2_COUNTS]])
+    rows.append(["", "Tổng cộng", "", *[str(int(t[c].sum())) for c in TABLE2_COUNTS]])
     with open(path, "w", newline="", encoding="utf-8-sig") as fh:
         csv.writer(fh).writerows(rows)
 
@@ -121,7 +122,7 @@ def test_a_table_printed_from_the_warehouse_passes(warehouse, tmp_path):
 def test_table1_from_xlsx_told_by_headers(warehouse, tmp_path):
     from openpyxl import Workbook
 
-    t = reconcile.warehouse_table(warehouse, 2019, 1)
+    t = warehouse_table(warehouse, 2019, 1)
     wb = Workbook()
     ws = wb.active
     ws.title = "Biểu 1"
@@ -145,12 +146,12 @@ def test_table1_from_xlsx_told_by_headers(warehouse, tmp_path):
 
 
 def test_counts_and_spellings():
-    assert reconcile.parse_count("1.234") == 1234 and reconcile.parse_count("04") == 4
-    assert reconcile.parse_count(" ") is None and reconcile.parse_count("-") is None
+    assert parse_count("1.234") == 1234 and parse_count("04") == 4
+    assert parse_count(" ") is None and parse_count("-") is None
     with pytest.raises(ValueError):
-        reconcile.parse_count("12a")
-    assert reconcile.code_key("TCĐLCL") == reconcile.code_key("TCDLCL") == reconcile.code_key("tcđ lcl")
-    assert reconcile.name_key("Thủ tục  A.") == reconcile.name_key("thủ tục a")
+        parse_count("12a")
+    assert code_key("TCĐLCL") == code_key("TCDLCL") == code_key("tcđ lcl")
+    assert name_key("Thủ tục  A.") == name_key("thủ tục a")
 
 
 @pytest.mark.postgres
