@@ -7,7 +7,7 @@ relationship check.
 
 Critical (the run stops): the grain key unique and not null; the period end matches
 its start; counts not negative; online + not online = new (6) of the same row of
-mart.dossier_resolution, and as many rows as that mart has rows with new dossiers;
+mart.dossier_resolution (:data:`transforms.report_tables.INTAKE_SPLIT`), and as many rows as that mart has rows with new dossiers;
 "totals = sum of rows": the year row equals the sum of its month rows.
 """
 
@@ -23,10 +23,11 @@ from expectations.mart_dossier_resolution import (
     year_vs_months,
 )
 from expectations.runner import checks
+from transforms.report_tables import INTAKE_SPLIT, TABLE2
 
 SUITE_NAME = "mart_dossier_intake"
 ID_COLUMNS = ["period_type", "period_start", "agency_code", "procedure_code"]
-COUNTS = ["received_online", "received_offline"]
+COUNTS = list(INTAKE_SPLIT.parts)
 
 
 def prepare(df: pd.DataFrame, resolution: pd.DataFrame | None = None, **context: Any) -> pd.DataFrame:
@@ -36,17 +37,18 @@ def prepare(df: pd.DataFrame, resolution: pd.DataFrame | None = None, **context:
     out["year_vs_months"] = year_vs_months(df, COUNTS)
     if resolution is not None:
         key = ["period_type", "period_start", "agency_code", "procedure_code"]
-        new = resolution[[*key, "received_new"]].copy()
+        new = resolution[[*key, INTAKE_SPLIT.total]].copy()
         new["period_start"] = pd.to_datetime(new["period_start"]).astype("datetime64[us]")
         left = df[key].copy()
         left["period_start"] = pd.to_datetime(left["period_start"]).astype("datetime64[us]")
-        got = left.merge(new, on=key, how="left")["received_new"].to_numpy()
+        got = left.merge(new, on=key, how="left")[INTAKE_SPLIT.total].to_numpy()
         got = pd.Series(got, index=df.index, dtype="float64")
-        total = (df["received_online"] + df["received_offline"]).astype("float64")
+        total = sum(df[p] for p in INTAKE_SPLIT.parts).astype("float64")
         out["matches_resolution"] = checks(df.index, [
             (got.isna(), "no row in mart.dossier_resolution"),
             (got.notna() & (total != got),
-             "online + not online = " + total.astype(str) + " but new (6) = " + got.astype(str)),
+             "online + not online = " + total.astype(str) + f" but new {TABLE2.term(INTAKE_SPLIT.total)} = "
+             + got.astype(str)),
         ])
     else:
         out["matches_resolution"] = "ok"
@@ -68,6 +70,6 @@ def expectations(resolution: pd.DataFrame | None = None, **context: Any) -> list
         gxe.ExpectColumnValuesToBeInSet(column="matches_resolution", value_set=["ok"]),
     ]
     if resolution is not None:
-        rows = int((resolution["received_new"] > 0).sum())
+        rows = int((resolution[INTAKE_SPLIT.total] > 0).sum())
         exps.append(gxe.ExpectTableRowCountToEqual(value=rows))
     return exps

@@ -2,9 +2,10 @@
 agency_code, procedure_code), run on the built mart before anything is published.
 
 Critical (the run stops): the grain key unique and not null; the period end matches
-its start (a calendar month or year); counts not negative; the report identities
-(4)=(5)+(6), (7)=(8)+(9), (10)=(11)+(12), (4)=(7)+(10)+withdrawn and early <= on time
-on every row; and "totals = sum of rows" across periods: the year row of each
+its start (a calendar month or year); counts not negative; the identities and bounds of
+table 2 (:data:`transforms.report_tables.TABLE2`: (4)=(5)+(6) …, early <= on time) on
+every row, one check column each (``identity_4_eq_5_plus_6`` …, see
+:func:`identity_checks`); and "totals = sum of rows" across periods: the year row of each
 (agency, procedure) equals the sum of its month rows for the additive columns (new,
 resolved on time / late / early, resolved, withdrawn), and its carried-over count
 equals January's (check column ``year_vs_months``).
@@ -17,19 +18,19 @@ from typing import Any
 import pandas as pd
 
 from expectations.runner import OK, checks
+from transforms.report_tables import TABLE2, Identity
 
 SUITE_NAME = "mart_dossier_resolution"
 ID_COLUMNS = ["period_type", "period_start", "agency_code", "procedure_code"]
 KEYS = ["agency_code", "procedure_code"]
-COUNTS = ["received_total", "carried_over", "received_new", "resolved_total", "resolved_on_time",
-          "resolved_late", "pending_total", "pending_not_due", "pending_overdue", "withdrawn", "resolved_early"]
+COUNTS = list(TABLE2.of_dtype("count"))
 ADDITIVE = ["received_new", "resolved_total", "resolved_on_time", "resolved_late", "resolved_early", "withdrawn"]
-IDENTITIES = {
-    "identity_4_eq_5_plus_6": ("received_total", ["carried_over", "received_new"]),
-    "identity_7_eq_8_plus_9": ("resolved_total", ["resolved_on_time", "resolved_late"]),
-    "identity_10_eq_11_plus_12": ("pending_total", ["pending_not_due", "pending_overdue"]),
-    "identity_4_eq_7_plus_10_plus_withdrawn": ("received_total", ["resolved_total", "pending_total", "withdrawn"]),
-}
+
+
+def identity_checks() -> dict[str, Identity]:
+    """Check column -> identity, for every identity of table 2 (the description as it is
+    when the suite runs). The bounds' check columns are named by the bounds."""
+    return {TABLE2.identity_name(i): i for i in TABLE2.identities}
 
 
 def period_end_check(df: pd.DataFrame) -> pd.Series:
@@ -104,12 +105,12 @@ def year_vs_months(df: pd.DataFrame, additive: list[str], keys: list[str] = KEYS
 
 def prepare(df: pd.DataFrame, **context: Any) -> pd.DataFrame:
     """The mart plus identity columns (0 when the identity holds, else the difference),
-    ``counts_not_negative``, ``early_not_above_on_time``, ``period_end_ok`` and
-    ``year_vs_months``."""
+    ``counts_not_negative``, a column per bound (``early_not_above_on_time``: True when
+    it holds), ``period_end_ok`` and ``year_vs_months``."""
     out = df.copy()
     out["period_start"] = out["period_start"].astype(str)
-    for name, (total, parts) in IDENTITIES.items():
-        out[name] = (out[total] - sum(out[p] for p in parts)).astype("float64")
+    for name, i in identity_checks().items():
+        out[name] = (out[i.total] - sum(out[p] for p in i.parts)).astype("float64")
     for c in COUNTS:
         out[c] = out[c].astype("float64")
     negative = out[COUNTS] < 0
@@ -117,7 +118,8 @@ def prepare(df: pd.DataFrame, **context: Any) -> pd.DataFrame:
         (negative.any(axis=1), lambda i: negative.loc[i].apply(
             lambda r: ", ".join(f"{c}={out.at[r.name, c]:g}" for c in COUNTS if r[c]) + " negative", axis=1)),
     ])
-    out["early_not_above_on_time"] = (df["resolved_early"] <= df["resolved_on_time"]).astype(bool)
+    for b in TABLE2.bounds:
+        out[b.name] = (df[b.lesser] <= df[b.greater]).astype(bool)
     out["period_end_ok"] = period_end_check(df)
     out["year_vs_months"] = year_vs_months(df, ADDITIVE, first_month_equal=("carried_over",))
     out["period_end"] = out["period_end"].astype(str)
@@ -131,7 +133,7 @@ def expectations(**context: Any) -> list:
     return [
         *mart_grain_expectations(ID_COLUMNS),
         gxe.ExpectColumnValuesToBeInSet(column="counts_not_negative", value_set=["ok"]),
-        *[gxe.ExpectColumnValuesToBeInSet(column=name, value_set=[0.0]) for name in IDENTITIES],
-        gxe.ExpectColumnValuesToBeInSet(column="early_not_above_on_time", value_set=[True]),
+        *[gxe.ExpectColumnValuesToBeInSet(column=name, value_set=[0.0]) for name in identity_checks()],
+        *[gxe.ExpectColumnValuesToBeInSet(column=b.name, value_set=[True]) for b in TABLE2.bounds],
         gxe.ExpectColumnValuesToBeInSet(column="year_vs_months", value_set=["ok"]),
     ]

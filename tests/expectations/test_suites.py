@@ -24,6 +24,7 @@ from transforms import (
     mart_indicator,
     stg_dossier_snapshot,
 )
+from transforms.report_tables import TABLE2
 
 RUN_TIME = pd.Timestamp("2024-06-01")
 TABLES = ["raw_snapshot", "int_dossier_record", "dim_procedure", "dim_agency", "fct_dossier", "fct_dossier_event",
@@ -158,6 +159,17 @@ def test_resolution_mart_identities_and_totals(tables):
     assert "identity_4_eq_5_plus_6" in text and "identity_4_eq_7_plus_10_plus_withdrawn" in text
     assert "withdrawn: year 3 vs sum of months 1" in text
     assert len(out.errors) == 1
+
+
+def test_resolution_suite_checks_exactly_the_described_identities():
+    """One expectation per identity and bound of table 2's description, none other."""
+    exps = gate.SUITES["mart_dossier_resolution"].expectations()
+    zero = {e.column for e in exps if getattr(e, "value_set", None) == [0.0]}
+    true = {e.column for e in exps if getattr(e, "value_set", None) == [True]}
+    assert zero == {TABLE2.identity_name(i) for i in TABLE2.identities} == {
+        "identity_4_eq_5_plus_6", "identity_7_eq_8_plus_9", "identity_10_eq_11_plus_12",
+        "identity_4_eq_7_plus_10_plus_withdrawn"}
+    assert true == {b.name for b in TABLE2.bounds} == {"early_not_above_on_time"}
 
 
 def test_intake_and_indicator_marts(tables):
