@@ -82,3 +82,48 @@ def test_no_import_cycle():
     graph = import_graph()
     assert "flows.stages.stage" in graph and "motcua.settings" in graph["flows.stages.runs"]
     assert cycles(graph) == []
+
+
+# --------------------------------------------------------------------------- layers
+SQL_MODULES = ("sqlalchemy", "duckdb")
+
+
+def sql_in(source: str) -> list[str]:
+    """What in ``source`` talks to a database itself: an import of :data:`SQL_MODULES`
+    (or of a module of theirs), or a call of an ``.execute(`` method; one line each, in
+    the order of the source."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        else:
+            names = []
+        found += [(node.lineno, f"import {n}") for n in names if n.partition(".")[0] in SQL_MODULES]
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "execute":
+            found.append((node.lineno, ".execute("))
+    return [f"line {n}: {what}" for n, what in sorted(found)]
+
+
+def test_sql_is_found_where_there_is_some():
+    assert sql_in("import sqlalchemy as sa\nfrom duckdb import connect\nimport os\n") == [
+        "line 1: import sqlalchemy", "line 2: import duckdb"]
+    assert sql_in("def f(conn):\n    from sqlalchemy.engine import URL\n    return conn.execute('x')\n") == [
+        "line 2: import sqlalchemy.engine", "line 3: .execute("]
+    assert sql_in("from warehouse import audit\naudit.record_failure(1)\n") == []
+
+
+def test_no_sql_in_flows():
+    """flows/ orchestrates: SQL, connections and transactions live in warehouse/ (reads,
+    audit rows, locks), pure logic in transforms/; a flow or stage calls them."""
+    offences = {str(path.relative_to(ROOT)): found for path in sorted((ROOT / "flows").rglob("*.py"))
+                if (found := sql_in(path.read_text(encoding="utf-8")))}
+    assert offences == {}
+
+
+def test_warehouse_does_not_import_flows():
+    graph = import_graph()
+    assert {m: sorted(t for t in targets if t.partition(".")[0] == "flows")
+            for m, targets in graph.items() if m.partition(".")[0] == "warehouse"
+            and any(t.partition(".")[0] == "flows" for t in targets)} == {}

@@ -1,5 +1,5 @@
-"""Date intervals a run touched, and the mart periods (partitions) they cover: pure logic,
-no warehouse."""
+"""Date intervals a run touched, the mart periods (partitions) they cover, and which of
+them a run rebuilds: pure logic, no warehouse."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def dossier_spans(fct: pd.DataFrame) -> list[Interval]:
 
 
 def partition_mask(df: pd.DataFrame, intervals: list[Interval]) -> pd.Series:
-    """The pandas twin of :func:`partition_clause`."""
+    """The pandas twin of :func:`warehouse.marts.partition_clause`."""
     mask = pd.Series(False, index=df.index)
     if df.empty:
         return mask
@@ -82,3 +82,30 @@ def partition_mask(df: pd.DataFrame, intervals: list[Interval]) -> pd.Series:
             m &= start <= pd.Timestamp(b)
         mask |= m
     return mask
+
+
+# --------------------------------------------------------------------------- the rebuild plan
+def rebuild_intervals(run_id: str, dossiers_changed: int, touched: list[Interval],
+                      stale_spans: list[tuple[str, list[Interval]]],
+                      ranges: list[tuple[dt.date, dt.date]] | None = None) -> list[Interval]:
+    """The merged date intervals whose periods run ``run_id`` rebuilds: ``touched`` (the
+    spans, after the load, of the dossiers this run and the stale runs changed); the old
+    spans (before their load) of each ``marts_stale`` run in ``stale_spans`` (run id,
+    spans), this run's only when it changed a dossier (``dossiers_changed``; an earlier
+    stale run's always: its changes may since carry a later id); and the given date
+    ``ranges`` (a backfill's [from, to])."""
+    intervals = list(touched)
+    for stale_id, spans in stale_spans:
+        if stale_id != run_id or dossiers_changed:
+            intervals += spans
+    intervals += [(a, b) for a, b in (ranges or [])]
+    return merge_intervals(intervals)
+
+
+def rebuild_reason(*, rebuild_all: bool, marts_empty: bool, published: str | None, fingerprint: str) -> str | None:
+    """Why every period is rebuilt, or None (only the periods touched): asked
+    (``rebuild_all``); no published marts (``marts_empty``, or no fingerprint
+    ``published`` by the last completed run); or the marts' inputs besides the facts
+    changed (``fingerprint`` differs from the published one)."""
+    return ("asked" if rebuild_all else "no published marts" if marts_empty or not published
+            else "catalogue, agencies or transforms changed" if published != fingerprint else None)

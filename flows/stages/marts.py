@@ -1,6 +1,7 @@
 """Build the marts: the core this run changed validated, the marts counted from the facts
-(a delta over the run's dossiers when the saved additive state allows), then validated;
-nothing is written to the warehouse here."""
+(a delta over the run's dossiers when the saved additive state allows:
+:mod:`transforms.mart_delta`), then validated; nothing is written to the warehouse here.
+The marts' additive state is kept in the data folder between runs."""
 
 from __future__ import annotations
 
@@ -11,32 +12,36 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import sqlalchemy as sa
 
 from flows.stages.runs import Run, frame_private
 from motcua.settings import Settings
 from transforms import (
+    mart_delta,
     mart_dossier_intake,
     mart_dossier_resolution,
     mart_indicator,
-    period_counts,
     periods,
 )
 from transforms.partitions import intervals_from_json, partition_mask, period_cover
-from warehouse import load, schema
 from warehouse.audit import last_completed_run
-from warehouse.engine import duckdb_buffer_share, make_engine
+from warehouse.engine import Connection, connected, duckdb_buffer_share
 from warehouse.engine import private_dir as _private_dir
 from warehouse.errors import PipelineError
 from warehouse.reads import (
     FCT_CHUNK,
     MART_FCT_COLUMNS,
-    count_fct,
+    agency_parents,
+    count_fct_of_other_runs,
     coverage,
+    empty_fct,
     grain_problem,
     iter_fct,
+    iter_fct_of_run,
+    iter_fct_open_at,
+    procedure_names,
     read_dims,
     typed_fct,
+    yearly_indicators,
 )
 
 DELTA_MAX_DOSSIERS = 200_000
@@ -50,7 +55,7 @@ def state_dir(settings: Settings) -> Path:
     return Path(settings.data_dir) / "state" / f"marts-{key}"
 
 
-def _read_state(settings: Settings, conn: sa.Connection, plan: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
+def _read_state(settings: Settings, conn: Connection, plan: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict] | None:
     """The additive state saved by the last publish, if it is the state of the marts as
     published now (its run is the last completed one, same fingerprint) and no other run
     left the core changed without publishing; else None (recount)."""
@@ -68,70 +73,27 @@ def _read_state(settings: Settings, conn: sa.Connection, plan: dict) -> tuple[pd
     return counts, days, meta
 
 
-def _negate(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    out = df.copy()
-    for c in columns:
-        out[c] = -out[c]
-    return out
-
-
-def _nonzero(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    if df.empty:
-        return df
-    return df[(df[columns] != 0).any(axis=1)].reset_index(drop=True)
-
-
-def _delta_counts(conn: sa.Connection, run: Run, state: tuple[pd.DataFrame, pd.DataFrame, dict],
+def _delta_counts(conn: Connection, run: Run, state: tuple[pd.DataFrame, pd.DataFrame, dict],
                   span: tuple[dt.date, dt.date], grid: pd.DataFrame,
                   chunk: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """The counts and processing-day histograms of every period, from the saved state:
-    minus the run's dossiers as they were before the load (saved by
-    :func:`mark_marts_stale`), plus the same dossiers as they are now; periods new since
-    the state (the coverage grew) are counted afresh over the dossiers that reach them.
-    None when a delta cannot be used (the coverage shrank, the facts before were not saved)."""
+    """The counts and processing-day histograms of every period, from the saved state
+    (:func:`transforms.mart_delta.delta_counts`): minus the run's dossiers as they were
+    before the load (saved by :func:`mark_marts_stale`), plus the same dossiers as they
+    are now; periods new since the state (the coverage grew) are counted afresh over the
+    dossiers that reach them. None when a delta cannot be used (the coverage shrank, the
+    facts before were not saved)."""
     counts0, days0, meta = state
-    keys = mart_dossier_resolution.KEYS
-    measures = list(period_counts.MEASURES)
     before_path = run.run_dir / "marts" / "before.parquet"
     if not before_path.exists():
         return None
     old_first, old_last = (dt.date.fromisoformat(x) for x in meta["span"])
-    if span[0] < old_first:  # the grid grows backwards: every period's "carried over" may change
-        return None
-    if span[0] > old_first or span[1] < old_last:  # it shrank: periods would disappear
+    if not mart_delta.span_allows_delta((old_first, old_last), span):
         return None
     before = typed_fct(pd.read_parquet(before_path))
-    t = schema.fct_dossier
-    now = pd.concat(list(iter_fct(conn, MART_FCT_COLUMNS, where=t.c.run_id == run.run_id, chunk=chunk)) or
+    now = pd.concat(list(iter_fct_of_run(conn, run.run_id, MART_FCT_COLUMNS, chunk=chunk)) or
                     [typed_fct(pd.DataFrame(columns=MART_FCT_COLUMNS))], ignore_index=True)
-    before = before[before["dossier_code"].isin(now["dossier_code"])]
-    new_grid = grid[grid["period_start"] > pd.Timestamp(old_last)]
-    # periods of the old grid: state - before + now
-    c_old = mart_dossier_resolution.counts_all_periods(before, keys, span=span)
-    c_now = mart_dossier_resolution.counts_all_periods(now, keys, span=span)
-    h_old = mart_indicator.processing_days_histogram(before, grid)
-    h_now = mart_indicator.processing_days_histogram(now, grid)
-    counts = mart_dossier_resolution.add_counts([counts0, _negate(c_old, measures), c_now], keys)
-    days = mart_indicator.add_histograms([days0, _negate(h_old, ["n"]), h_now])
-    in_old = pd.to_datetime(counts["period_start"]) <= pd.Timestamp(old_last)
-    counts = counts[in_old]
-    if days is not None:
-        days = days[pd.to_datetime(days["period_start"]) <= pd.Timestamp(old_last)]
-    # periods after the old coverage: every dossier open at or received after their start
-    if not new_grid.empty:
-        start = dt.datetime.combine(new_grid["period_start"].min().date(), dt.time())
-        reach = sa.or_(t.c.ended_at.is_(None), t.c.ended_at >= start)
-        fresh_c, fresh_h = [], []
-        for fct in iter_fct(conn, MART_FCT_COLUMNS, where=reach, chunk=chunk):
-            c = mart_dossier_resolution.counts_all_periods(fct, keys, span=span)
-            fresh_c.append(c[pd.to_datetime(c["period_start"]) > pd.Timestamp(old_last)])
-            fresh_h.append(mart_indicator.processing_days_histogram(fct, new_grid))
-        counts = mart_dossier_resolution.add_counts([counts, *fresh_c], keys)
-        days = mart_indicator.add_histograms([days, *fresh_h])
-    counts = _nonzero(counts.reset_index(drop=True), measures)
-    if days is not None:
-        days = days[days["n"] != 0].reset_index(drop=True)
-    return counts, days
+    return mart_delta.delta_counts(counts0, days0, before, now, span, grid, old_last,
+                                   lambda start: iter_fct_open_at(conn, start, MART_FCT_COLUMNS, chunk=chunk))
 
 
 def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict | None = None,
@@ -153,55 +115,46 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
     outcomes: list = []
     partial = plan is not None and not plan.get("all")
     intervals = intervals_from_json(plan["intervals"]) if partial else [(None, None)]
-    engine = make_engine(settings.warehouse_url)
     keys = mart_dossier_resolution.KEYS
-    try:
-        with engine.connect() as conn, duckdb_buffer_share(conn):
-            dim_proc, dim_ag = read_dims(conn)
-            if validate:
-                core_outs: list = []
-                f = schema.fct_dossier
-                # the facts this run wrote, in any order (their grain: grain_problem below)
-                for n, fct in enumerate(iter_fct(conn, where=f.c.run_id == run.run_id, chunk=chunk)):
-                    core_outs.append(gate.check_facts(fct, dim_proc, dim_ag, run.started_at, dims=n == 0,
-                                                      screen=n > 0))
-                if not core_outs:
-                    core_outs.append(gate.check_facts(typed_fct(load.read_frame(
-                        conn, sa.select(schema.fct_dossier).limit(0))), dim_proc, dim_ag, run.started_at))
-                # their events; every event when the run wrote every fact (a first full run),
-                # so that events of dossiers missing from the facts are found
-                wrote_all = count_fct(conn, f.c.run_id != run.run_id) == 0
-                core_outs.append([gate.check_events(gate.event_frames(conn, None if wrote_all else run.run_id),
-                                                    run.started_at)])
-                outcomes += gate.merge_outcomes(core_outs)
-            problem = gate.failures(outcomes) or (grain_problem(conn) if validate else None)
-            span = coverage(conn)
-            count_parts: list[pd.DataFrame] = []
-            hist_parts: list[pd.DataFrame] = []
-            grid = None
-            method = "recount"
-            if problem is None and span is not None:
-                grid = pd.concat([periods.grid(span[0], span[1], kind).assign(period_type=kind)
-                                  for kind in ("year", "month")], ignore_index=True)
-                state = _read_state(settings, conn, plan) if partial else None
-                delta = _delta_counts(conn, run, state, span, grid, chunk) if state is not None else None
-                if delta is not None:
-                    method = "delta"
-                    count_parts, hist_parts = [delta[0]], [delta[1]]
-                else:  # every dossier, every period (the state for the next run's delta)
-                    for fct in iter_fct(conn, MART_FCT_COLUMNS, chunk=chunk):
-                        count_parts = [mart_dossier_resolution.add_counts(
-                            [*count_parts, mart_dossier_resolution.counts_all_periods(fct, keys, span=span)], keys)]
-                        hist_parts = [mart_indicator.add_histograms(
-                            [*hist_parts, mart_indicator.processing_days_histogram(fct, grid)])]
-                t = schema.fct_dossier
-                names = load.read_frame(conn, sa.select(
-                    t.c.procedure_code, t.c.procedure_name_recorded, sa.func.count().label("n")).group_by(
-                    t.c.procedure_code, t.c.procedure_name_recorded))
-            else:
-                names = pd.DataFrame(columns=["procedure_code", "procedure_name_recorded", "n"])
-    finally:
-        engine.dispose()
+    with connected(settings.warehouse_url) as conn, duckdb_buffer_share(conn):
+        dim_proc, dim_ag = read_dims(conn)
+        if validate:
+            core_outs: list = []
+            # the facts this run wrote, in any order (their grain: grain_problem below)
+            for n, fct in enumerate(iter_fct_of_run(conn, run.run_id, chunk=chunk)):
+                core_outs.append(gate.check_facts(fct, dim_proc, dim_ag, run.started_at, dims=n == 0,
+                                                  screen=n > 0))
+            if not core_outs:
+                core_outs.append(gate.check_facts(empty_fct(conn), dim_proc, dim_ag, run.started_at))
+            # their events; every event when the run wrote every fact (a first full run),
+            # so that events of dossiers missing from the facts are found
+            wrote_all = count_fct_of_other_runs(conn, run.run_id) == 0
+            core_outs.append([gate.check_events(gate.event_frames(conn, None if wrote_all else run.run_id),
+                                                run.started_at)])
+            outcomes += gate.merge_outcomes(core_outs)
+        problem = gate.failures(outcomes) or (grain_problem(conn) if validate else None)
+        span = coverage(conn)
+        count_parts: list[pd.DataFrame] = []
+        hist_parts: list[pd.DataFrame] = []
+        grid = None
+        method = "recount"
+        if problem is None and span is not None:
+            grid = pd.concat([periods.grid(span[0], span[1], kind).assign(period_type=kind)
+                              for kind in ("year", "month")], ignore_index=True)
+            state = _read_state(settings, conn, plan) if partial else None
+            delta = _delta_counts(conn, run, state, span, grid, chunk) if state is not None else None
+            if delta is not None:
+                method = "delta"
+                count_parts, hist_parts = [delta[0]], [delta[1]]
+            else:  # every dossier, every period (the state for the next run's delta)
+                for fct in iter_fct(conn, MART_FCT_COLUMNS, chunk=chunk):
+                    count_parts = [mart_dossier_resolution.add_counts(
+                        [*count_parts, mart_dossier_resolution.counts_all_periods(fct, keys, span=span)], keys)]
+                    hist_parts = [mart_indicator.add_histograms(
+                        [*hist_parts, mart_indicator.processing_days_histogram(fct, grid)])]
+            names = procedure_names(conn)
+        else:
+            names = pd.DataFrame(columns=["procedure_code", "procedure_name_recorded", "n"])
     if problem is None:
         counts = mart_dossier_resolution.add_counts(count_parts, keys)
         hist = mart_indicator.add_histograms(hist_parts)
@@ -266,15 +219,9 @@ HEADLINE_INDICATORS = ("on_time_rate", "early_rate", "online_intake_rate", "over
 def headline_indicators(settings: Settings, year: int | None = None, limit: int = 12) -> dict:
     """The headline indicators of the latest calendar year in the marts (or ``year``),
     for the top-level agencies: aggregates only, no personal data."""
-    t = schema.indicator
-    engine = make_engine(settings.warehouse_url)
-    try:
-        with engine.connect() as conn:
-            rows = load.read_frame(conn, sa.select(t).where(
-                t.c.period_type == "year", t.c.indicator_code.in_(HEADLINE_INDICATORS)))
-            ag = load.read_frame(conn, sa.select(schema.dim_agency.c.agency_code, schema.dim_agency.c.parent_code))
-    finally:
-        engine.dispose()
+    with connected(settings.warehouse_url) as conn:
+        rows = yearly_indicators(conn, HEADLINE_INDICATORS)
+        ag = agency_parents(conn)
     starts = pd.to_datetime(rows["period_start"])
     if year is None and rows.empty:
         return {"year": None, "rows": []}
