@@ -1,6 +1,6 @@
 """Build the marts: the core this run changed validated, the marts counted from the facts
 (a delta over the run's dossiers when the saved additive state allows:
-:mod:`transforms.mart_delta`), then validated; nothing is written to the warehouse here.
+:mod:`transforms.period_delta`), then validated; nothing is written to the warehouse here.
 The marts' additive state is kept in the data folder between runs."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 from flows.stages.runs import Run, frame_private
 from motcua.settings import Settings
 from transforms import (
-    mart_delta,
+    period_delta,
     mart_dossier_intake,
     mart_dossier_resolution,
     mart_indicator,
@@ -31,9 +31,7 @@ from warehouse.reads import (
     FCT_CHUNK,
     MART_FCT_COLUMNS,
     agency_parents,
-    count_fct_of_other_runs,
     coverage,
-    empty_fct,
     grain_problem,
     iter_fct,
     iter_fct_of_run,
@@ -77,7 +75,7 @@ def _delta_counts(conn: Connection, run: Run, state: tuple[pd.DataFrame, pd.Data
                   span: tuple[dt.date, dt.date], grid: pd.DataFrame,
                   chunk: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     """The counts and processing-day histograms of every period, from the saved state
-    (:func:`transforms.mart_delta.delta_counts`): minus the run's dossiers as they were
+    (:func:`transforms.period_delta.delta_counts`): minus the run's dossiers as they were
     before the load (saved by :func:`mark_marts_stale`), plus the same dossiers as they
     are now; periods new since the state (the coverage grew) are counted afresh over the
     dossiers that reach them. None when a delta cannot be used (the coverage shrank, the
@@ -87,21 +85,21 @@ def _delta_counts(conn: Connection, run: Run, state: tuple[pd.DataFrame, pd.Data
     if not before_path.exists():
         return None
     old_first, old_last = (dt.date.fromisoformat(x) for x in meta["span"])
-    if not mart_delta.span_allows_delta((old_first, old_last), span):
+    if not period_delta.span_allows_delta((old_first, old_last), span):
         return None
     before = typed_fct(pd.read_parquet(before_path))
     now = pd.concat(list(iter_fct_of_run(conn, run.run_id, MART_FCT_COLUMNS, chunk=chunk)) or
                     [typed_fct(pd.DataFrame(columns=MART_FCT_COLUMNS))], ignore_index=True)
-    return mart_delta.delta_counts(counts0, days0, before, now, span, grid, old_last,
+    return period_delta.delta_counts(counts0, days0, before, now, span, grid, old_last,
                                    lambda start: iter_fct_open_at(conn, start, MART_FCT_COLUMNS, chunk=chunk))
 
 
 def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict | None = None,
                 chunk: int = FCT_CHUNK) -> dict:
-    """Validate the core this run changed (dimensions; the dossier facts and events it
-    wrote), compute the marts and validate them; a critical failure stops the run here,
-    before anything is written, audited or published. Data docs of what was validated
-    go to ``<run_dir>/data_docs``.
+    """Compute the marts and validate them (the core was validated before it was written:
+    :func:`flows.stages.load_core.load_core`; here the facts' grain is checked once
+    more); a critical failure stops the run here, before anything is published. Data
+    docs of everything the run validated go to ``<run_dir>/data_docs``.
 
     The facts are read ``chunk`` rows at a time and the marts added up from the chunks
     (counts and processing-day histograms are additive), so memory does not grow with
@@ -118,21 +116,9 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
     keys = mart_dossier_resolution.KEYS
     with connected(settings.warehouse_url) as conn, duckdb_buffer_share(conn):
         dim_proc, dim_ag = read_dims(conn)
-        if validate:
-            core_outs: list = []
-            # the facts this run wrote, in any order (their grain: grain_problem below)
-            for n, fct in enumerate(iter_fct_of_run(conn, run.run_id, chunk=chunk)):
-                core_outs.append(gate.check_facts(fct, dim_proc, dim_ag, run.started_at, dims=n == 0,
-                                                  screen=n > 0))
-            if not core_outs:
-                core_outs.append(gate.check_facts(empty_fct(conn), dim_proc, dim_ag, run.started_at))
-            # their events; every event when the run wrote every fact (a first full run),
-            # so that events of dossiers missing from the facts are found
-            wrote_all = count_fct_of_other_runs(conn, run.run_id) == 0
-            core_outs.append([gate.check_events(gate.event_frames(conn, None if wrote_all else run.run_id),
-                                                run.started_at)])
-            outcomes += gate.merge_outcomes(core_outs)
-        problem = gate.failures(outcomes) or (grain_problem(conn) if validate else None)
+        # the core suites ran on what the load was about to write (load_core: write, audit,
+        # publish); here only the grain of what it wrote, once in the warehouse
+        problem = grain_problem(conn) if validate else None
         span = coverage(conn)
         count_parts: list[pd.DataFrame] = []
         hist_parts: list[pd.DataFrame] = []

@@ -313,7 +313,7 @@ def stage(run: Run, settings: Settings, extracted: dict, validate: bool = True,
             "history_parts": [p["history"] for p in parts if p["history"]],
             "quarantine_parts": [q for r in results for q in r["quarantine_parts"]],
             "records_read": read, "records_loaded": loaded, "records_quarantined": quarantined,
-            "records_flagged": warnings}
+            "records_flagged": warnings, "validated": validate}
 
 
 def read_bucket(parts: list[dict], kind: str, bucket: int, columns: list[str] | None = None) -> pd.DataFrame | None:

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-WRITE_LIMIT = "motcua-warehouse-writes"  # = flows.locks.WRITE_LOCK_NAME (kept import-free for --help)
+WRITE_LIMIT = "motcua-warehouse-writes"  # = warehouse.locks.WRITE_LOCK_NAME (kept import-free for --help)
 WORK_POOL = "motcua-pool"
 
 

@@ -1,7 +1,10 @@
 """The gates stop `motcua run`: a mart that breaks a report identity (a deliberately
 broken transform: a test double of ``transforms.mart_dossier_resolution.build``, not
 of the warehouse) fails the mart suite, the run exits non-zero and the marts published
-before are unchanged; a quarantined share above the threshold exits non-zero too."""
+before are unchanged; a fact that breaks a critical core expectation (a broken
+``transforms.fct_dossier.build``) stops the run before the core is written (write,
+audit, publish: the facts, events and marts as they were); a quarantined share above
+the threshold exits non-zero too."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from click.testing import CliRunner
 from helpers.bundle import dossier, read_table, run_pipeline, write_bundle
 
 from motcua.cli import main
-from transforms import mart_dossier_resolution
+from transforms import fct_dossier, mart_dossier_resolution
 
 MARTS = ("mart.dossier_resolution", "mart.dossier_intake", "mart.indicator")
 GOOD = [
@@ -51,6 +54,31 @@ def test_broken_mart_transform_stops_the_run(tmp_path, monkeypatch, prefect_harn
     assert result.exit_code != 0, result.output
     assert "mart_dossier_resolution" in result.output and "identity_4_eq_5_plus_6" in result.output
     for t, df in before.items():
+        pd.testing.assert_frame_equal(read_table(url, t), df)
+
+
+def test_broken_fact_stops_the_run_before_the_core_is_written(tmp_path, monkeypatch, prefect_harness):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    run_pipeline(write_bundle(tmp_path / "before", GOOD[:1]), url, tmp_path / "var", validate=False)
+    core = ("core.fct_dossier", "core.fct_dossier_event", "core.dim_procedure", "core.dim_agency")
+    before = {t: read_table(url, t) for t in (*core, *MARTS)}
+    assert len(before["core.fct_dossier"]) == 1
+    # D1 resolved again later (a change to D1) and D2 new: the run would write both
+    later = dossier("D1", 9, "20190309100000", intake="20190304090000", due="20190311170000",
+                    resolved="20190309100000")
+    bundle = write_bundle(tmp_path / "bundle", [later, GOOD[1]])
+    real_build = fct_dossier.build
+
+    def broken(candidates: pd.DataFrame, existing: pd.DataFrame | None) -> pd.DataFrame:
+        out = real_build(candidates, existing)
+        out.loc[out["dossier_code"] == "D2", "channel_code"] = 7  # outside the channel table
+        return out
+
+    monkeypatch.setattr(fct_dossier, "build", broken)
+    result = _run(bundle, url, tmp_path / "var")
+    assert result.exit_code != 0, result.output
+    assert "the core is unchanged" in result.output and "fct_dossier" in result.output
+    for t, df in before.items():  # D1's change was not written either: nothing of the run is
         pd.testing.assert_frame_equal(read_table(url, t), df)
 
 

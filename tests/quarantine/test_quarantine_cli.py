@@ -31,6 +31,13 @@ SNAPSHOTS = [
 MARTS = ("mart.dossier_resolution", "mart.dossier_intake", "mart.indicator")
 
 
+@pytest.fixture(autouse=True)
+def _database_lock_only(monkeypatch):
+    """The retry is a flow; when a Prefect API is configured (the session's test server,
+    which has no global concurrency limit) it relies on the database lock alone."""
+    monkeypatch.setenv("MOTCUA_WRITE_LIMIT", "off")
+
+
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("quarantine")
