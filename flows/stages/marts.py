@@ -16,10 +16,10 @@ import pandas as pd
 from flows.stages.runs import Run, frame_private
 from motcua.settings import Settings
 from transforms import (
-    period_delta,
     mart_dossier_intake,
     mart_dossier_resolution,
     mart_indicator,
+    period_delta,
     periods,
 )
 from transforms.partitions import intervals_from_json, partition_mask, period_cover
