@@ -156,7 +156,8 @@ def coverage(conn: sa.Connection) -> tuple[dt.date, dt.date] | None:
 def grain_problem(conn: sa.Connection) -> str | None:
     """The facts' grain over the whole tables (the suites see one chunk at a time, and on
     DuckDB no key enforces it): one row per dossier in core.fct_dossier, one per
-    (dossier, seq) in core.fct_dossier_event. One aggregate each; None when it holds."""
+    (dossier, seq) in core.fct_dossier_event, and no event whose dossier is missing from
+    the facts. One aggregate each; None when it holds."""
     problems = []
     for table, keys in ((schema.fct_dossier, ["dossier_code"]), (schema.fct_dossier_event, ["dossier_code", "seq"])):
         cols = [table.c[k] for k in keys]
@@ -166,6 +167,13 @@ def grain_problem(conn: sa.Connection) -> str | None:
             some = conn.execute(sa.select(*dup.c).limit(3)).all()
             problems.append(f"{table.fullname}: {n} keys ({', '.join(keys)}) on more than one row, e.g. "
                             + "; ".join(", ".join(str(v) for v in r) for r in some))
+    e, f = schema.fct_dossier_event, schema.fct_dossier
+    orphans = sa.select(e.c.dossier_code).distinct().where(
+        ~sa.exists().where(f.c.dossier_code == e.c.dossier_code)).subquery()
+    n = int(conn.execute(sa.select(sa.func.count()).select_from(orphans)).scalar_one())
+    if n:
+        some = sorted(str(r[0]) for r in conn.execute(sa.select(orphans.c.dossier_code).limit(3)))
+        problems.append(f"{e.fullname}: events of {n} dossier(s) missing from {f.fullname}, e.g. {', '.join(some)}")
     return " | ".join(problems) or None
 
 
