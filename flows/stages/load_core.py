@@ -103,7 +103,7 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
             spool["validation"] = _audit_changes(run, conn, spool["buckets"], dim_proc, dim_ag)
         conn.rollback()  # end the reads' transaction: the writes below commit step by step
         n_changed = 0
-        with write_step(conn, "load core, quarantine"):
+        with write_step(conn, "load core"):
             if corrections is not None and not corrections.empty:  # a quarantine retry's corrected lines
                 audit.correct_quarantine(conn, corrections)
             audit.insert_quarantine(conn, quarantine)
