@@ -14,7 +14,6 @@ new reason, like any other. A retry never moves a source's watermark.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -23,6 +22,7 @@ import pyarrow as pa
 from flows.stages.runs import Run, frame_private, write_private
 from motcua.settings import Settings
 from warehouse.audit import quarantine_id
+from warehouse.engine import private_dir
 
 
 def prepare(run: Run, settings: Settings, rows: pd.DataFrame, dim_procedure: pd.DataFrame,
@@ -35,7 +35,7 @@ def prepare(run: Run, settings: Settings, rows: pd.DataFrame, dim_procedure: pd.
     from transforms import dim_procedure as procedures
 
     cat_dir = run.run_dir / "catalogue"
-    frame_private_dir(cat_dir)
+    private_dir(cat_dir)
     frame_private(procedures.to_catalogue(dim_procedure), cat_dir / "procedures.parquet")
     frame_private(agencies.to_catalogue(dim_agency), cat_dir / "agencies.parquet")
     out = []
@@ -59,8 +59,3 @@ def prepare(run: Run, settings: Settings, rows: pd.DataFrame, dim_procedure: pd.
                     "corrections": str(corr_path), "quarantine_ids": new_ids})
     return out
 
-
-def frame_private_dir(path: Path) -> None:
-    """``path`` created owner-only, as every folder of a run."""
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o700)
