@@ -128,10 +128,10 @@ def run_floor(bundle: Path, work: Path) -> dict:
 def run_report(work: Path, year: int | None) -> dict:
     """``motcua report --year Y`` on the bench's warehouse, in a subprocess (its own
     wall, CPU and peak RSS): tables, XLSX, HTML, the explain files and the figures."""
-    from motcua import reporting
+    from warehouse.report_scan import latest_year
 
     url = f"duckdb:///{work / 'wh.duckdb'}"
-    year = year or reporting.latest_year(url)
+    year = year or latest_year(url)
     motcua = Path(sys.executable).with_name("motcua")
     proc = subprocess.run(
         ["/usr/bin/time", "-f", "%e %U %S %M", str(motcua), "report", "--year", str(year), "--warehouse", url,

@@ -6,8 +6,8 @@ behind each cell) and the publication record (``audit.publication``: every non-z
 cell of tables 1–2 and the cells of every dossier); then the files are rendered, the
 publication recorded and compared with the previous one of the same report (the
 restatements, ``thay-doi-so-lieu.txt``), and, given scoring rules, the points written
-(``diem.csv``). The warehouse access lives in :mod:`motcua.reporting` and
-:mod:`motcua.publication`; this module only orders the steps and names the files.
+(``diem.csv``). The warehouse access lives in :mod:`warehouse.report_scan` and
+:mod:`warehouse.publication`; this module only orders the steps and names the files.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def write_annual_report(settings: Settings, year: int, convention: str, agency: 
     from motcua import reporting
     from motcua.explain import ExplanationWriter
     from motcua.plans import read_plan_register
-    from motcua.publication import PublicationRecorder, restatement_text
+    from motcua.publication import PublicationRecorder
+    from transforms.rpt_restatement import restatement_text
 
     plans = read_plan_register(plans_file) if plans_file else None
     target = Path(target)

@@ -44,6 +44,7 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
     from motcua.settings import Settings, SettingsError
     from motcua.sources.http import HttpSourceError
     from warehouse.errors import PipelineError
+    from warehouse.report_scan import latest_year
 
     try:
         settings = Settings.from_env(warehouse_url=warehouse, data_dir=data_dir,
@@ -69,7 +70,7 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
         click.echo(f"BI snapshot (read-only, for BI tools): {summary['bi_snapshot']}")
     if quiet:
         return
-    y = year or reporting.latest_year(settings.warehouse_url)
+    y = year or latest_year(settings.warehouse_url)
     if y is None:
         click.echo("no received dossiers: nothing to print")
         return

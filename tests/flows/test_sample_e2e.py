@@ -16,6 +16,7 @@ from motcua import reporting
 from motcua.dev.sample.bundle import write_sample
 from motcua.explain import explain
 from motcua.publication import PublicationRecorder
+from warehouse.report_scan import FactScan, latest_year
 
 # Seed table 1 (rows 1–15): (name, level, address, online, not online)
 PORTAL = "http://dichvucong.baria-vungtau.gov.vn"
@@ -184,13 +185,13 @@ def test_the_period_filter_and_the_batches_change_nothing(sample_run):
     every procedure a batch of its own (``batch_rows=1``); and the filter does read fewer
     facts."""
     url = sample_run["url"]
-    with reporting.FactScan(url, 2019, every_fact=True) as scan:
+    with FactScan(url, 2019, every_fact=True) as scan:
         facts = pd.concat(list(scan.batches()), ignore_index=True)
     years = sorted(facts.loc[facts["is_received"].astype(bool), "intake_at"].dt.year.unique())
     agencies = sorted(facts["agency_code"].dropna().unique())
     assert len(years) >= 2 and agencies and facts["procedure_code"].nunique() > 2
     for batch_rows in (1, 40):  # a procedure is never split between batches (its explain files are whole)
-        with reporting.FactScan(url, 2019, every_fact=True, batch_rows=batch_rows) as scan:
+        with FactScan(url, 2019, every_fact=True, batch_rows=batch_rows) as scan:
             seen = [set(b["procedure_code"]) for b in scan.batches()]
         assert len(seen) > 1 and sum(map(len, seen)) == len(set().union(*seen)) == facts["procedure_code"].nunique()
         if batch_rows == 1:
@@ -198,7 +199,7 @@ def test_the_period_filter_and_the_batches_change_nothing(sample_run):
     fewer = False
     for year in years:
         for convention in ("calendar", "decree09"):
-            with reporting.FactScan(url, int(year), convention) as scan:
+            with FactScan(url, int(year), convention) as scan:
                 fewer |= sum(len(b) for b in scan.batches()) < len(facts)
             for agency in (None, agencies[0]):
                 want, *want_published = _report_and_publication(url, int(year), convention, agency, every_fact=True,
@@ -215,4 +216,4 @@ def test_the_period_filter_and_the_batches_change_nothing(sample_run):
                         explain(url, int(year), column, None, convention, agency),
                         explain(url, int(year), column, None, convention, agency, every_fact=True))
     assert fewer
-    assert reporting.latest_year(url) == max(years)
+    assert latest_year(url) == max(years)

@@ -62,7 +62,7 @@ def test_the_description_is_consistent() -> None:
 def test_publications_record_the_printed_counts_of_tables_1_and_2() -> None:
     """The bit order of a publication's cells is frozen (revision 0005), so it is a list of
     its own; it must name exactly the counts tables 1 and 2 print."""
-    from motcua.publication import FIGURE_COLUMNS
+    from transforms.rpt_restatement import FIGURE_COLUMNS
 
     printed = [c.key for t in (TABLE2, TABLE1) for c in t.printed if c.dtype == "count"]
     assert list(FIGURE_COLUMNS) == printed
