@@ -127,3 +127,25 @@ def test_warehouse_does_not_import_flows():
     assert {m: sorted(t for t in targets if t.partition(".")[0] == "flows")
             for m, targets in graph.items() if m.partition(".")[0] == "warehouse"
             and any(t.partition(".")[0] == "flows" for t in targets)} == {}
+
+
+def test_the_cli_runs_flows_never_their_stages_or_tasks():
+    """A command and a schedule do the same thing: motcua/commands/ starts flows
+    (flows.pipeline, flows.nightly …), never a stage or a task on its own."""
+    graph = import_graph()
+    assert {m: sorted(t for t in targets if t.startswith(("flows.stages", "flows.tasks")))
+            for m, targets in graph.items() if m.startswith("motcua.commands")
+            and any(t.startswith(("flows.stages", "flows.tasks")) for t in targets)} == {}
+
+
+# --------------------------------------------------------------------------- size
+MAX_LINES = 400
+"""Longest a module of the tree (code, tests, bench) may grow before it is split."""
+
+
+def test_no_module_over_400_lines():
+    long = {str(p.relative_to(ROOT)): n for folder in (*PACKAGES, "tests", "bench")
+            for p in sorted((ROOT / folder).rglob("*.py"))
+            if "migrations/versions" not in p.as_posix()
+            and (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
