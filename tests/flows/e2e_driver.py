@@ -6,7 +6,7 @@ starts ``prefect server start`` on a free port of 127.0.0.1; runs ``motcua
 setup-prefect``; starts a process worker on the pool while ``prefect --no-prompt deploy
 --all`` deploys prefect.yaml; triggers ``backfill`` with parameters through the API
 (``run_deployment``) and waits for it; reads the deployments' schedules and the
-nightly's next scheduled run back through the API; writes what it saw to OUT_JSON;
+nightly's next scheduled run and the backfill's logs back through the API; writes what it saw to OUT_JSON;
 stops the worker and the server, whatever happens.
 
 The test starts it as soon as the session's tests are collected, so that the server's
@@ -147,7 +147,11 @@ def main(workdir: Path, source: str, out: Path) -> int:
                     state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
                 sort=FlowRunSort.EXPECTED_START_TIME_ASC, limit=1)
             artifacts = sorted({a.key for a in client.read_artifacts() if a.key})
+            from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+            run_logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])))
         result.update(deployments=deployments, artifacts=artifacts,
+                      backfill_logs=[{"name": lg.name, "level": lg.level, "message": lg.message} for lg in run_logs],
                       nightly_next=nightly[0].expected_start_time.isoformat() if nightly else None)
         result["ok"] = True
     except Exception:  # noqa: BLE001 - reported to the test

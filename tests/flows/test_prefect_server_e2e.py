@@ -2,7 +2,7 @@
 when the tests are collected): ``prefect server start`` and a process worker on
 127.0.0.1 with their own PREFECT_HOME, ``motcua setup-prefect``, ``prefect deploy --all``
 from prefect.yaml, a ``backfill`` triggered with parameters through the API and awaited.
-Here: the warehouse it loaded equals a clean run, the run left its artifacts, and the
+Here: the warehouse it loaded equals a clean run, the run left its artifacts and motcua's own log lines, and the
 nightly schedule's time zone and next run time read back through the API are right."""
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ def test_deploy_and_run_backfill_on_a_real_server(e2e_run, clean_marts):
     runs = read_runs(url)
     assert list(runs["flow"]) == ["backfill"] and list(runs["status"]) == ["completed"]
     assert {"motcua-backfill-records", "motcua-backfill-summary"} <= set(e2e_run["artifacts"])
+    # motcua's own loggers reach the flow run's logs in Prefect, at INFO (prefect.yaml's job variables)
+    ours = [lg for lg in e2e_run["backfill_logs"] if lg["name"].startswith("motcua")]
+    assert any(lg["message"].startswith("BI snapshot published at") and lg["level"] == 20 for lg in ours), \
+        sorted({lg["name"] for lg in e2e_run["backfill_logs"]})
 
     deployments = e2e_run["deployments"]
     assert {d["work_pool"] for d in deployments.values()} == {"motcua-pool"}
