@@ -330,7 +330,9 @@ def publish_artifacts(flow_name: str, summaries: list[dict], headline: dict, rep
 
 
 # --------------------------------------------------------------------------- the full run
-@flow(name="motcua-run", log_prints=False)
+@flow(name="motcua-run", log_prints=False,  # RUN_TIMEOUT_SECONDS, 24 h: the one-shot full run reads
+      # everything the source has (years of dossiers); still running after a day, it is stuck, not working
+      timeout_seconds=(RUN_TIMEOUT_SECONDS := 24 * 3600))
 def motcua_run(source: str, warehouse: str | None = None, data_dir: str | None = None,
                incremental: bool = False, quarantine_threshold: float | None = None,
                dask: str | None = None) -> dict:
