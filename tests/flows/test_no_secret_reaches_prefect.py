@@ -95,9 +95,22 @@ def info_logs_to_api() -> Iterator[None]:
         motcua_logger.setLevel(levels[1])
 
 
-def _prefect_records(since: dt.datetime) -> dict[str, list]:
-    """Every flow run scheduled since ``since`` (subflows included), their task runs,
-    logs and artifacts, as the API returns them (JSON-ready)."""
+def _flow_run_ids(since: dt.datetime) -> set:
+    """The ids of the flow runs expected to start since ``since``."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterExpectedStartTime
+
+    with get_client(sync_client=True) as client:
+        return {fr.id for fr in client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(expected_start_time=FlowRunFilterExpectedStartTime(after_=since)),
+            limit=200)}
+
+
+def _prefect_records(since: dt.datetime, before: set) -> dict[str, list]:
+    """Every flow run scheduled since ``since`` (subflows included) but not in
+    ``before`` (the earlier tests' runs of the session's server, which may end within
+    the margin of ``since``), their task runs, logs and artifacts, as the API returns
+    them (JSON-ready)."""
     from prefect import get_client
     from prefect.client.schemas.filters import (
         ArtifactFilter,
@@ -124,6 +137,7 @@ def _prefect_records(since: dt.datetime) -> dict[str, list]:
     with get_client(sync_client=True) as client:
         flow_runs = pages(client.read_flow_runs, flow_run_filter=FlowRunFilter(
             expected_start_time=FlowRunFilterExpectedStartTime(after_=since)))
+        flow_runs = [fr for fr in flow_runs if fr.id not in before]
         ids = [fr.id for fr in flow_runs]
         task_runs = pages(client.read_task_runs, task_run_filter=TaskRunFilter(flow_run_id=TaskRunFilterFlowRunId(any_=ids)))
         logs = pages(client.read_logs, log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=ids)))
@@ -177,6 +191,7 @@ def test_no_password_reaches_prefect_audit_or_output(prefect_api, warehouse_with
     assert wh_password not in shown_warehouse and shown_warehouse.count("***") == 1
     data = tmp_path / "var"
     since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=5)
+    before = _flow_run_ids(since)  # an earlier test's runs that started within the margin
     cli = CliRunner()
     outputs = {}
 
@@ -216,7 +231,7 @@ def test_no_password_reaches_prefect_audit_or_output(prefect_api, warehouse_with
         with get_client(sync_client=True) as client:
             client.delete_block_document(block_id)
 
-    records = _prefect_records(since)
+    records = _prefect_records(since, before)
     runs = records["flow_runs"]
     by_flow: dict[str, list[dict]] = {}
     for fr in runs:
