@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "nightly": "motcua.commands.nightly:nightly",
     "backfill": "motcua.commands.backfill:backfill",
     "setup-prefect": "motcua.commands.setup_prefect:setup_prefect",
+    "status": "motcua.commands.status:status",
 }
 
 
