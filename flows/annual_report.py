@@ -22,7 +22,9 @@ def default_report_year(today: dt.date, convention: str) -> int:
     return today.year - 1
 
 
-@flow(name="annual_report", log_prints=False)
+@flow(name="annual_report", log_prints=False,  # ANNUAL_REPORT_TIMEOUT_SECONDS, 2 h: the report reads the
+      # marts only and takes minutes; 2 h leaves room for a wait on the warehouse
+      timeout_seconds=(ANNUAL_REPORT_TIMEOUT_SECONDS := 2 * 3600))
 def annual_report(year: int | None = None, convention: Literal["calendar", "decree09"] = "calendar",
                   agency: str | None = None, render: Literal["csv", "full"] = "full",
                   warehouse: str | None = None, data_dir: str | None = None, out_dir: str | None = None,

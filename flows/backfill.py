@@ -12,7 +12,9 @@ from flows import pipeline, tasks
 from flows.stages.runs import new_run, note_failure
 
 
-@flow(name="backfill", log_prints=False)
+@flow(name="backfill", log_prints=False,  # BACKFILL_TIMEOUT_SECONDS, 24 h: years of dossiers read again from
+      # a slow source take hours; a backfill still running after a day is stuck, not working
+      timeout_seconds=(BACKFILL_TIMEOUT_SECONDS := 24 * 3600))
 def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, replay: bool = False,
              rebuild_all: bool = False, warehouse: str | None = None, data_dir: str | None = None,
              quarantine_threshold: float | None = None) -> dict:

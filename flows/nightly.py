@@ -12,7 +12,9 @@ from flows import pipeline, tasks
 from flows.stages.runs import new_run, note_failure
 
 
-@flow(name="nightly", log_prints=False)
+@flow(name="nightly", log_prints=False,  # NIGHTLY_TIMEOUT_SECONDS, 6 h: a night's changes load in minutes; 6 h
+      # ends a hung run (source, warehouse lock) before the working day, and the automation motcua-nightly-failed tells
+      timeout_seconds=(NIGHTLY_TIMEOUT_SECONDS := 6 * 3600))
 def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: str | None = None,
             data_dir: str | None = None, quarantine_threshold: float | None = None) -> dict:
     """Load what changed at the source since its watermark and republish the mart

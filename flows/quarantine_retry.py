@@ -19,7 +19,9 @@ from flows.stages.runs import new_run, note_failure
 from motcua.quarantine import QuarantineError
 
 
-@flow(name="quarantine-retry", log_prints=False)
+@flow(name="quarantine-retry", log_prints=False,  # QUARANTINE_RETRY_TIMEOUT_SECONDS, 2 h: re-processes
+      # quarantined records only (a small share of a run); 2 h leaves room for a wait on the warehouse
+      timeout_seconds=(QUARANTINE_RETRY_TIMEOUT_SECONDS := 2 * 3600))
 def quarantine_retry(warehouse: str | None = None, data_dir: str | None = None, reason: str | None = None,
                      ids: list[str] | None = None, from_file: str | None = None) -> dict:
     """Retry open quarantined records: all, those whose reason starts with ``reason``,
