@@ -149,7 +149,15 @@ def main(workdir: Path, source: str, out: Path) -> int:
             artifacts = sorted({a.key for a in client.read_artifacts() if a.key})
             from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
 
-            run_logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])))
+            # the worker's flow-run process ships its logs in batches, after the state may read
+            # COMPLETED: wait (at most 60 s) until motcua's own lines have arrived
+            deadline = time.monotonic() + 60
+            while True:
+                run_logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run.id])),
+                                            limit=200)
+                if any(lg.name.startswith("motcua") for lg in run_logs) or time.monotonic() > deadline:
+                    break
+                time.sleep(2)
         result.update(deployments=deployments, artifacts=artifacts,
                       backfill_logs=[{"name": lg.name, "level": lg.level, "message": lg.message} for lg in run_logs],
                       nightly_next=nightly[0].expected_start_time.isoformat() if nightly else None)
