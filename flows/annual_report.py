@@ -12,6 +12,7 @@ from prefect import flow, get_run_logger
 
 from flows import pipeline, tasks
 from flows.stages.report import report_folder
+from warehouse.errors import StepFailed
 
 
 def default_report_year(today: dt.date, convention: str) -> int:
@@ -63,20 +64,23 @@ def annual_report(year: int | None = None, convention: Literal["calendar", "decr
     rows = [{"file": Path(f).name, "folder": str(Path(f).parent)} for f in written["files"]]
     from prefect.artifacts import create_table_artifact
 
-    try:
-        create_table_artifact(table=rows, key="motcua-annual-report-files",
-                              description=f"annual report {y} ({convention}, {agency or 'all agencies'}): files written")
-    except Exception as exc:  # noqa: BLE001 - the report is written; the artifact only points at it
-        logger.warning("could not create the table artifact: %s", exc)
-    try:
-        create_table_artifact(table=written["table2"], key="motcua-annual-report-table2",
-                              description=f"Biểu 2, {y} ({convention}, {agency or 'all agencies'})")
-        create_table_artifact(table=written["indicators"], key="motcua-annual-report-indicators",
-                              description=f"indicators with numerators and denominators, {y}")
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("could not create the table artifacts: %s", exc)
-    pipeline.publish_artifacts(
+    failed: list[str] = []  # an artifact not created fails the flow (the report itself is written)
+    for table, key, description in (
+            (rows, "motcua-annual-report-files", f"annual report {y} ({convention}, {agency or 'all agencies'}): "
+             "files written"),
+            (written["table2"], "motcua-annual-report-table2", f"Biểu 2, {y} ({convention}, {agency or 'all agencies'})"),
+            (written["indicators"], "motcua-annual-report-indicators",
+             f"indicators with numerators and denominators, {y}")):
+        try:
+            create_table_artifact(table=table, key=key, description=description)
+        except Exception as exc:  # noqa: BLE001 - named below, the flow fails
+            failed.append(f"artifact {key} not created: {exc}")
+            logger.error(failed[-1])
+    step = pipeline.publish_artifacts(
         "annual_report", [], headline, written["files"],
         note=(f"Report {y}, convention {convention} ({written['period_start']} → {written['period_end']}), "
               f"agency {agency or 'all'}: table 1 {written['rows']['bieu1']} rows, table 2 {written['rows']['bieu2']} rows."))
+    if step or failed:
+        raise StepFailed(f"report {y} written ({', '.join(written['files'])}), but "
+                         + "; ".join(failed + ([step["error"]] if step else [])))
     return written

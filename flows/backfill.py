@@ -8,7 +8,7 @@ import datetime as dt
 
 from prefect import flow, get_run_logger
 
-from flows import pipeline, tasks
+from flows import outcome, pipeline, tasks
 from flows.stages.runs import new_run, note_failure
 
 
@@ -17,7 +17,7 @@ from flows.stages.runs import new_run, note_failure
       timeout_seconds=(BACKFILL_TIMEOUT_SECONDS := 24 * 3600))
 def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, replay: bool = False,
              rebuild_all: bool = False, warehouse: str | None = None, data_dir: str | None = None,
-             quarantine_threshold: float | None = None) -> dict:
+             quarantine_threshold: float | None = None, allow_source_faults: bool | None = None) -> dict:
     """Re-read the dossier changes of [date_from, date_to] and rebuild the affected periods.
 
     Args:
@@ -36,11 +36,14 @@ def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, re
             :mod:`flows.pipeline`.
         data_dir: raw zone and run folders (default: MOTCUA_DATA_DIR or ./var).
         quarantine_threshold: fail when a larger share of records is quarantined.
+        allow_source_faults: complete (not fail) when part of the source could not be read
+            (default: MOTCUA_ALLOW_SOURCE_FAULTS, false; see flows.outcome).
     """
     if date_to < date_from:
         raise ValueError(f"backfill: date_to {date_to} is before date_from {date_from}")
     logger = get_run_logger()
-    settings = pipeline.settings_for(warehouse, data_dir, quarantine_threshold)
+    settings = pipeline.settings_for(warehouse, data_dir, quarantine_threshold,
+                                     allow_source_faults=allow_source_faults)
     spec = pipeline.resolve_source(source)
     run = new_run(settings, spec)
     logger.info("backfill run %s: %s to %s (%s)", run.run_id, date_from, date_to, "replay" if replay else "re-extract")
@@ -58,7 +61,8 @@ def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, re
     result = pipeline.load_and_publish(run, settings, extracted, staged, flow_name="backfill",
                                        ranges=[(date_from, date_to)], rebuild_all=rebuild_all)
     summary = pipeline.run_summary(run, extracted, staged, result)
-    pipeline.publish_artifacts("backfill", [summary], result["headline"],
-                               note=f"Range {date_from} → {date_to} ({'replayed from the raw zone' if replay else 're-extracted'}).")
+    failed = pipeline.publish_artifacts("backfill", [summary], result["headline"],
+                                        note=f"Range {date_from} → {date_to} ({'replayed from the raw zone' if replay else 're-extracted'}).")
+    outcome.finish(run, settings, summary, [*result["failed_steps"], failed])
     return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "replay": replay,
             "replayed_partitions": extracted.get("replayed_partitions"), **summary}

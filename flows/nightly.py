@@ -8,7 +8,7 @@ import datetime as dt
 
 from prefect import flow, get_run_logger
 
-from flows import pipeline, tasks
+from flows import outcome, pipeline, tasks
 from flows.stages.runs import new_run, note_failure
 
 
@@ -16,7 +16,8 @@ from flows.stages.runs import new_run, note_failure
       # ends a hung run (source, warehouse lock) before the working day, and the automation motcua-nightly-failed tells
       timeout_seconds=(NIGHTLY_TIMEOUT_SECONDS := 6 * 3600))
 def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: str | None = None,
-            data_dir: str | None = None, quarantine_threshold: float | None = None) -> dict:
+            data_dir: str | None = None, quarantine_threshold: float | None = None,
+            allow_source_faults: bool | None = None) -> dict:
     """Load what changed at the source since its watermark and republish the mart
     partitions of the periods those changes touch; then delete the raw zone's partitions
     and the run folders older than ``MOTCUA_RAW_RETENTION_DAYS`` (personal data in clear).
@@ -33,9 +34,12 @@ def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: 
             :mod:`flows.pipeline`.
         data_dir: raw zone and run folders (default: MOTCUA_DATA_DIR or ./var).
         quarantine_threshold: fail when a larger share of records is quarantined.
+        allow_source_faults: complete (not fail) when part of the source could not be read
+            (default: MOTCUA_ALLOW_SOURCE_FAULTS, false; see flows.outcome).
     """
     logger = get_run_logger()
-    settings = pipeline.settings_for(warehouse, data_dir, quarantine_threshold)
+    settings = pipeline.settings_for(warehouse, data_dir, quarantine_threshold,
+                                     allow_source_faults=allow_source_faults)
     spec = pipeline.resolve_source(source)
     day = as_of or pipeline.business_yesterday(pipeline.scheduled_moment())
     run = new_run(settings, spec)
@@ -52,6 +56,7 @@ def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: 
     pipeline.progress("retention", f"raw zone and run folders older than {settings.raw_retention_days} days")
     summary["retention"] = tasks.apply_retention(settings)
     logger.info("retention: %s", summary["retention"])
-    pipeline.publish_artifacts("nightly", [summary], result["headline"],
-                               note=f"Business day {day} (Asia/Ho_Chi_Minh); changes since watermark {since}.")
+    failed = pipeline.publish_artifacts("nightly", [summary], result["headline"],
+                                        note=f"Business day {day} (Asia/Ho_Chi_Minh); changes since watermark {since}.")
+    outcome.finish(run, settings, summary, [*result["failed_steps"], failed])
     return {"as_of": day.isoformat(), "since": since, **summary}

@@ -47,11 +47,12 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, get_run_logger
 
-from flows import tasks
+from flows import outcome, tasks
 from flows.stages import stage as staging
 from flows.stages.runs import Run, new_run, note_failure
-from motcua.redact import check_parameter, conceal, install_log_redaction
+from motcua.redact import check_parameter, conceal, install_log_redaction, scrub
 from motcua.settings import Settings, SettingsError
+from motcua.sources.limits import describe_fault
 from warehouse.errors import PipelineError
 from warehouse.locks import WRITE_LOCK_NAME, lock_timeout, warehouse_lock
 
@@ -67,12 +68,13 @@ MART_NAMES = ("mart.dossier_resolution", "mart.dossier_intake", "mart.indicator"
 
 # --------------------------------------------------------------------------- settings, dates
 def settings_for(warehouse: str | None = None, data_dir: str | None = None,
-                 quarantine_threshold: float | None = None, dask: str | None = None) -> Settings:
+                 quarantine_threshold: float | None = None, dask: str | None = None,
+                 allow_source_faults: bool | None = None) -> Settings:
     """The settings, with the flow's parameters overriding the environment. ``warehouse``
     must not carry a password in clear (see the module docstring)."""
     install_log_redaction()  # Prefect (re)configures its log handlers: filter them again
     return Settings.from_env(warehouse_url=check_parameter("warehouse", warehouse), data_dir=data_dir, quarantine_threshold=quarantine_threshold,
-                             dask=dask)
+                             dask=dask, allow_source_faults=allow_source_faults)
 
 
 def resolve_source(source: str | None) -> str:
@@ -215,7 +217,8 @@ def load_and_publish(run: Run, settings: Settings, extracted: dict, staged: dict
     with write_slot(settings, run) as taken:
         logger.info("warehouse write slot: %s", taken)
         try:
-            tasks.mark_marts_stale(run, settings, staged, flow_name, extracted["source_name"])
+            tasks.mark_marts_stale(run, settings, staged, flow_name, extracted["source_name"],
+                                   extracted.get("source_faults"))
             progress("load core", f"{staged['records_loaded']} records")
             loaded = tasks.load_core(run, settings, extracted, staged)
             plan = tasks.plan_rebuild(run, settings, ranges, rebuild_all)
@@ -225,26 +228,14 @@ def load_and_publish(run: Run, settings: Settings, extracted: dict, staged: dict
             progress("publish", "all periods" if plan["all"] else f"{len(plan['intervals'])} date range(s)")
             published = tasks.publish(run, settings, built, plan)
             headline = tasks.headline_indicators(settings)
-            published["bi_snapshot"] = bi_snapshot(settings)
+            published["bi_snapshot"], failed_step = outcome.bi_snapshot(settings)
         except BaseException as exc:
             note_failure(run, settings, exc, flow_name, extracted.get("source_name"))
             raise
     logger.info("published %s periods (%s rows); healed runs: %s", published["periods_rebuilt"],
                 published["rows_written"], published["healed_runs"] or "none")
     return {"loaded": loaded, "plan": plan, "built": built, "published": published, "headline": headline,
-            "write_slot": taken}
-
-
-def bi_snapshot(settings: Settings) -> str | None:
-    """Publish the read-only BI snapshot (marts and dimensions) after a publish; a failure
-    is a warning, not a failed run: the warehouse itself is complete."""
-    from warehouse.bi import publish_bi_snapshot
-
-    try:
-        return str(publish_bi_snapshot(settings.warehouse_url, settings.data_dir / "bi").database)
-    except Exception as exc:  # noqa: BLE001 - reported, the run stands
-        get_run_logger().warning("BI snapshot not published: %s", exc)
-        return None
+            "write_slot": taken, "failed_steps": [failed_step] if failed_step else []}
 
 
 def run_summary(run: Run, extracted: dict, staged: dict, result: dict) -> dict:
@@ -262,7 +253,7 @@ def run_summary(run: Run, extracted: dict, staged: dict, result: dict) -> dict:
         "rebuild_reason": result["plan"]["reason"], "rebuilt_ranges": published["intervals"],
         "healed_runs": published["healed_runs"], "mart_rows": result["built"]["rows"],
         "rows_written": published["rows_written"], "data_docs": result["built"].get("data_docs"),
-        "bi_snapshot": published.get("bi_snapshot"),
+        "bi_snapshot": published.get("bi_snapshot"), "source_faults": extracted.get("source_faults") or [],
     }
 
 
@@ -293,11 +284,12 @@ def headline_markdown(headline: dict) -> str:
 
 
 def publish_artifacts(flow_name: str, summaries: list[dict], headline: dict, reports: list[str] | None = None,
-                      note: str = "") -> None:
+                      note: str = "") -> dict | None:
     """A table artifact ``motcua-<flow>-records`` (per source: records read / loaded /
     quarantined, dossiers changed, periods rebuilt) and a markdown artifact
-    ``motcua-<flow>-summary`` (headline indicators, where the marts and reports are). Counts, codes and paths only: no personal data. A failure
-    to create them is logged, never fatal (the run is already published)."""
+    ``motcua-<flow>-summary`` (headline indicators, where the marts and reports are).
+    Counts, codes and paths only: no personal data. A failure to create them is
+    returned as a failed step (the run then fails: :func:`flows.outcome.finish`)."""
     from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
     logger = get_run_logger()
@@ -313,6 +305,7 @@ def publish_artifacts(flow_name: str, summaries: list[dict], headline: dict, rep
                f"{s['records_loaded']} loaded, {s['records_quarantined']} quarantined; "
                f"{s['dossiers_changed']} dossiers changed; {s['periods_rebuilt']} periods rebuilt "
                f"({s['rebuild_reason']}: {_ranges_text(s['rebuilt_ranges'])}).", ""]
+        md += [f"- **source fault**: {describe_fault(f)}" for f in s.get("source_faults") or []] + [""]
         if s["records_quarantined"]:
             md += [f"Quarantined records: `audit.quarantine` where `run_id = '{s['run_id']}'`.", ""]
     md.append(headline_markdown(headline))
@@ -325,8 +318,11 @@ def publish_artifacts(flow_name: str, summaries: list[dict], headline: dict, rep
                                   description=f"motcua {flow_name}: records and periods per source")
         create_markdown_artifact(markdown="\n".join(md), key=f"motcua-{flow_name.replace('_', '-')}-summary",
                                  description=f"motcua {flow_name}: headline indicators and outputs")
-    except Exception as exc:  # noqa: BLE001 - artifacts are a report on the run, not the run
-        logger.warning("could not create the run's artifacts: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - a failed step, named; the run fails in outcome.finish
+        text = f"the run's artifacts were not created: {scrub(exc)}"
+        logger.error(text)
+        return {"step": "artifacts", "error": text}
+    return None
 
 
 # --------------------------------------------------------------------------- the full run
@@ -335,7 +331,7 @@ def publish_artifacts(flow_name: str, summaries: list[dict], headline: dict, rep
       timeout_seconds=(RUN_TIMEOUT_SECONDS := 24 * 3600))
 def motcua_run(source: str, warehouse: str | None = None, data_dir: str | None = None,
                incremental: bool = False, quarantine_threshold: float | None = None,
-               dask: str | None = None) -> dict:
+               dask: str | None = None, allow_source_faults: bool | None = None) -> dict:
     """Load a source into the warehouse and publish the marts.
 
     Args:
@@ -350,8 +346,10 @@ def motcua_run(source: str, warehouse: str | None = None, data_dir: str | None =
         incremental: only read what changed since the source's watermark.
         quarantine_threshold: fail when a larger share of records is quarantined.
         dask: stage the shards on Dask (local[:N] or a scheduler address; see flows.parallel).
+        allow_source_faults: complete (not fail) when part of the source could not be read
+            (default: MOTCUA_ALLOW_SOURCE_FAULTS, false; see flows.outcome).
     """
-    settings = settings_for(warehouse, data_dir, quarantine_threshold, dask)
+    settings = settings_for(warehouse, data_dir, quarantine_threshold, dask, allow_source_faults)
     source = resolve_source(source)
     run = new_run(settings, source)
     try:
@@ -362,6 +360,7 @@ def motcua_run(source: str, warehouse: str | None = None, data_dir: str | None =
         raise
     result = load_and_publish(run, settings, extracted, staged, flow_name="run")
     summary = run_summary(run, extracted, staged, result)
-    publish_artifacts("run", [summary], result["headline"])
+    failed = publish_artifacts("run", [summary], result["headline"])
+    outcome.finish(run, settings, summary, [*result["failed_steps"], failed])
     return {"run": run.as_dict(), "staged": staged, "loaded": result["loaded"], "marts": result["built"]["rows"],
             "summary": summary}

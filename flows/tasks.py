@@ -79,10 +79,11 @@ def stage_shard(run: Run, settings: Settings, extracted: dict, shard: dict, buck
 
 
 @task(name="mark-marts-stale", cache_policy=NO_CACHE)
-def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str, source: str) -> dict:
+def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str, source: str,
+                     source_faults: list[dict] | None = None) -> dict:
     """Record "marts stale since this run" before the core changes."""
     pause_for_test("mark_marts_stale")
-    return publishing.mark_marts_stale(run, settings, staged, flow, source)
+    return publishing.mark_marts_stale(run, settings, staged, flow, source, source_faults)
 
 
 @task(name="load-core", cache_policy=NO_CACHE)

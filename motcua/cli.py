@@ -46,6 +46,23 @@ class LazyGroup(click.Group):
         with formatter.section("Settings (environment variables or a .env file; see .env.example)"):
             formatter.write_dl(rows)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; an error it did not handle is shown as one or two lines
+        (:func:`motcua.errors.explain`) and exits with its code
+        (:func:`motcua.errors.exit_code`), its traceback only with ``--debug``."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            from motcua.errors import exit_code, explain
+
+            name = ctx.invoked_subcommand or "motcua"
+            click.secho(f"motcua {name} failed: {explain(exc)}", fg="red", err=True)
+            ctx.exit(exit_code(exc))
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
@@ -59,7 +76,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="motcua")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the Python traceback of an error instead of its one-line explanation.")
+def main(debug: bool) -> None:
     """motcua: one-stop (một cửa) dossier logs -> warehouse -> the annual CCHC report.
 
     Typical use: `motcua sample --out var/sample` then

@@ -102,6 +102,25 @@ def record_failure(warehouse_url: str, run: RunFacts, text: str, *, flow: str, s
         engine.dispose()
 
 
+def record_failed_steps(warehouse_url: str, run_id: str, steps: list[dict]) -> None:
+    """Add ``steps`` (``{"step", "error"}``: what failed after the publish) to the run's
+    ``audit.run`` message as ``failed_steps``; the run stays ``completed`` (its marts are
+    published) and ``motcua status`` reports it unhealthy. Best effort, like
+    :func:`record_failure`."""
+    t = schema.run
+    engine = make_engine(warehouse_url)
+    try:
+        with write_transaction(engine, "record the failed steps", check=False) as conn:
+            row = conn.execute(sa.select(t.c.message).where(t.c.run_id == run_id)).first()
+            if row is not None:
+                conn.execute(t.update().where(t.c.run_id == run_id).values(message=json.dumps(
+                    {**run_message(row.message), "failed_steps": steps}, ensure_ascii=False)))
+    except Exception as exc:  # noqa: BLE001 - recording the failure must not hide it
+        log.warning("could not record the failed steps of run %s in audit.run: %s", run_id, exc)
+    finally:
+        engine.dispose()
+
+
 def complete_run(conn: sa.Connection, run: RunFacts, *, source: str, message: dict, dossiers_changed: int | None,
                  covered: list[str] | None) -> list[str]:
     """Mark the run ``completed`` in ``audit.run`` (its row written if it has none, else

@@ -208,6 +208,34 @@ def make_engine(url: str = DEFAULT_URL) -> Engine:
     return sa.create_engine(parsed, pool_pre_ping=True)
 
 
+def check_reachable(url: str, timeout_seconds: int = 10) -> None:
+    """Connect once to a server warehouse (PostgreSQL, ...) and ask ``SELECT 1`` within
+    ``timeout_seconds``; :class:`~warehouse.errors.WarehouseUnavailable` (one line: the
+    server as host:port/database, the driver's reason, what to check) when it cannot.
+    A DuckDB file is not checked: it is created on first use, and a file held by
+    another run is waited for (:mod:`warehouse.locks`)."""
+    from motcua.errors import first_line
+    from motcua.redact import reveal
+    from warehouse.errors import WarehouseUnavailable
+
+    parsed = make_url(reveal(url))
+    if parsed.get_backend_name() == "duckdb":
+        return
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 'default port'}/{parsed.database or ''}"
+    engine = sa.create_engine(parsed, poolclass=NullPool, connect_args={"connect_timeout": timeout_seconds})
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.DBAPIError as exc:
+        reason = first_line(exc.orig if exc.orig is not None else exc)
+        raise WarehouseUnavailable(
+            f"cannot use the warehouse at {where} as user {parsed.username or '(none)'}: {reason} -- check that "
+            "the server is running and the URL's host, port, user, password and database "
+            "(--warehouse / MOTCUA_WAREHOUSE_URL)") from None
+    finally:
+        engine.dispose()
+
+
 def alembic_config(connection: sa.Connection | None = None, url: str | None = None) -> Config:
     """An Alembic ``Config`` built in code: script location inside the package; the
     migrations run on ``connection`` when given (inside its transaction), else on ``url``."""

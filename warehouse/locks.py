@@ -186,6 +186,8 @@ _PROCESS_LOCKS_GUARD = threading.Lock()
 class WarehouseLockTimeout(PipelineError):
     """The warehouse write lock could not be taken in time."""
 
+    exit_code = 6  # the README's exit codes: the warehouse is locked by another run
+
 
 def lock_timeout() -> float:
     """Seconds a run waits for the warehouse (``MOTCUA_LOCK_TIMEOUT_SECONDS``, default 6 h)."""

@@ -69,7 +69,8 @@ def read_status(conn: sa.Connection, now: dt.datetime, stale_hours: float) -> di
                      "seconds": None if took is None else round(took, 1),
                      "records_read": row.records_read, "records_loaded": row.records_loaded,
                      "records_quarantined": row.records_quarantined, "dossiers_changed": row.dossiers_changed,
-                     "error": message.get("error"), "source_faults": message.get("source_faults") or []})
+                     "error": message.get("error"), "source_faults": message.get("source_faults") or [],
+                     "failed_steps": message.get("failed_steps") or []})
     s = schema.source_state
     sources = []
     for row in conn.execute(sa.select(s).order_by(s.c.source)).all():

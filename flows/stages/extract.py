@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from flows.stages.runs import Run, frame_private, log, source_name, write_private
 from motcua.settings import Settings
 from motcua.sources import open_source
-from motcua.sources.limits import Limits
+from motcua.sources.limits import Limits, describe_fault
 from transforms import (
     dim_procedure,
 )
@@ -65,14 +65,20 @@ def extract(run: Run, settings: Settings, since: str | None = None) -> dict:
         n = sum(part["records"] for part in landed)
         worker_cpu = round(sum(part["cpu_s"] for part in landed), 2)
         worker_peak = max(part["peak_rss_mb"] for part in landed)
+        faults = [fault for part in landed for fault in part["faults"]]
     else:
         files, n = land_batches(src.iter_records(since), raw_dir, run.run_id, name, "")
         worker_cpu, worker_peak = 0.0, None
+        faults = list(getattr(src, "faults", []))
+    for fault in faults:
+        log.warning("source fault: %s", describe_fault(fault))
     run.counts["records_read"] = n
     max_updated = getattr(src, "max_updated", None)
     return {"raw_files": files, "records_read": n, "source_name": name,
             "procedures": str(cat_dir / "procedures.parquet"), "agencies": str(cat_dir / "agencies.parquet"),
             "source_max_updated": max_updated,
+            # what the source could not read (motcua.sources.limits.source_fault): recorded, reported
+            "source_faults": faults,
             # the worker processes' CPU time and largest peak RSS (0 and None: none used)
             "workers_cpu_s": worker_cpu, "worker_peak_rss_mb": worker_peak}
 
@@ -104,7 +110,7 @@ def extract_partition(spec: str, settings: Settings, index: int, raw_dir: str, r
     src = open_source(spec, limits=Limits.from_settings(settings))
     files, n = land_batches(src.iter_partition(index), Path(raw_dir), run_id, name, f"{index:04d}-")
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {"files": files, "records": n, "cpu_s": round(usage.ru_utime + usage.ru_stime - cpu0, 2),
+    return {"files": files, "records": n, "faults": list(getattr(src, "faults", [])), "cpu_s": round(usage.ru_utime + usage.ru_stime - cpu0, 2),
             "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
 
 

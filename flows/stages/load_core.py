@@ -26,7 +26,7 @@ from transforms import (
 from warehouse import audit
 from warehouse.core import replace_dimensions, replace_dossiers
 from warehouse.engine import Connection, connected, private_dir
-from warehouse.errors import PipelineError
+from warehouse.errors import QuarantineThresholdExceeded, ValidationFailed
 from warehouse.locks import write_step
 from warehouse.reads import empty_fct, existing_fct, fct_agency_codes, fct_is_empty, typed_fct
 
@@ -94,7 +94,7 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
             with write_step(conn, "load core"):
                 audit.insert_quarantine(conn, quarantine)
                 audit.record_run(conn, run, source=source_name(run.source), status="failed", message=share_problem)
-            raise PipelineError(share_problem)
+            raise QuarantineThresholdExceeded(share_problem)
         corrections = pd.read_parquet(extracted["corrections"]) if extracted.get("corrections") else None
         open_q = _corrected(audit.open_quarantine(conn, source), corrections)
         spool = _spool_changes(run, conn, staged, source, open_q)
@@ -218,7 +218,7 @@ def _audit_changes(run: Run, conn: Connection, buckets: list[dict | None], dim_p
     problem = gate.failures(outcomes)
     if problem is not None:
         docs = gate.build_docs(run.run_dir, outcomes, run.started_at)
-        raise PipelineError(f"validation failed, the core is unchanged: {problem} (data docs: {docs})")
+        raise ValidationFailed(f"validation failed, the core is unchanged: {problem} (data docs: {docs})")
     for o in outcomes:
         gate.save_result(run.run_dir / gate.RESULTS_DIR, o)
     return gate.summaries(outcomes)

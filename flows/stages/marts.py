@@ -26,7 +26,7 @@ from transforms.partitions import intervals_from_json, partition_mask, period_co
 from warehouse.audit import last_completed_run
 from warehouse.engine import Connection, connected, duckdb_buffer_share
 from warehouse.engine import private_dir as _private_dir
-from warehouse.errors import PipelineError
+from warehouse.errors import ValidationFailed
 from warehouse.reads import (
     FCT_CHUNK,
     MART_FCT_COLUMNS,
@@ -156,7 +156,7 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
             problem = gate.failures(outcomes)
     docs = gate.build_docs(run.run_dir, outcomes, run.started_at) if validate else None
     if problem is not None:
-        raise PipelineError(f"validation failed, nothing published: {problem} (data docs: {docs})")
+        raise ValidationFailed(f"validation failed, nothing published: {problem} (data docs: {docs})")
     out_dir = _private_dir(run.run_dir / "marts")
     paths = {}
     for name, df in (("dossier_resolution", resolution), ("dossier_intake", intake), ("indicator", indicators)):

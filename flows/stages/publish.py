@@ -76,11 +76,12 @@ def publish(run: Run, settings: Settings, built: dict, plan: dict | None = None)
 
 
 def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str = "run",
-                     source: str | None = None) -> dict:
+                     source: str | None = None, source_faults: list[dict] | None = None) -> dict:
     """Before the core changes, record in audit.run that this run's marts are not
     published yet (status ``marts_stale``), with the date spans its dossiers covered
     before the load. If the run dies between :func:`load_core` and :func:`publish`, the
-    row stays and the next run rebuilds those periods as well as the new ones."""
+    row stays and the next run rebuilds those periods as well as the new ones. The
+    ``source_faults`` (what the source could not read) go in the message and stay there."""
     n_codes = 0
     with writing(settings.warehouse_url, "mark marts stale", migrate=True) as conn:
         spans: list[Interval] = []
@@ -103,7 +104,8 @@ def mark_marts_stale(run: Run, settings: Settings, staged: dict, flow: str = "ru
             frame_private(old, _private_dir(run.run_dir / "marts") / "before.parquet")
         audit.write_run_row(conn, run, flow=flow, source=source or source_name(run.source), status=audit.MARTS_STALE,
                             message={"old_spans": intervals_to_json(spans),
-                                     "locked_at": dt.datetime.now().isoformat(timespec="milliseconds")},
+                                     "locked_at": dt.datetime.now().isoformat(timespec="milliseconds"),
+                                     **({"source_faults": source_faults} if source_faults else {})},
                             counts=staged)
     return {"stale_since": run.run_id, "old_spans": len(spans), "codes_checked": n_codes}
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from motcua.commands import require_warehouse
+
 
 @click.command("check-report")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -40,6 +42,8 @@ def check_report(file: Path, year: int | None, warehouse: str | None, no_warehou
         url = None if no_warehouse else Settings.from_env(warehouse_url=warehouse).warehouse_url
         if url and year is None:
             raise click.UsageError("--year is needed to compare with the warehouse (or pass --no-warehouse)")
+        if url:
+            require_warehouse(url, "check-report", code=2)
         result = check(file, year=year, warehouse_url=url, table=int(table) if table else None,
                                  agency=agency, convention=convention)
     except (ValueError, SettingsError) as exc:

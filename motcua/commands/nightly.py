@@ -60,6 +60,10 @@ def common_options(fn: Callable) -> Callable:
                      help="Folder for the raw landing zone, run files and reports (env MOTCUA_DATA_DIR; default ./var)."),
         click.option("--quarantine-threshold", type=float, default=None,
                      help="Fail when more than this share of records is quarantined (default 0.05)."),
+        click.option("--allow-source-faults", is_flag=True, default=None,
+                     help="Exit 0 when the run completed but part of the source could not be read (a file cut "
+                          "off or vanished): the faults are still recorded and shown (env "
+                          "MOTCUA_ALLOW_SOURCE_FAULTS; default: exit 3)."),
         click.option("--progress/--no-progress", "show_progress", default=None,
                      help="Show each step as it runs (default: when the terminal is interactive)."),
     ]):
@@ -81,11 +85,42 @@ def echo_summary(result: dict) -> None:
         click.echo("quarantined records are in audit.quarantine (see `motcua quarantine --help`).")
 
 
-def fail(command: str, exc: BaseException) -> NoReturn:
-    from motcua.redact import scrub
+def preflight(warehouse: str | None, source: str | None = None) -> None:
+    """Before a flow starts: a source file or folder that is not there, or a server
+    warehouse that cannot be reached (or refuses the URL's user, password or database),
+    stops the command with one line (:func:`warehouse.engine.check_reachable`), not a
+    failed flow run's tracebacks."""
+    from pathlib import Path
 
-    click.secho(f"motcua {command} failed: {scrub(exc)}", fg="red", err=True)
-    sys.exit(1)
+    from motcua.settings import Settings
+    from warehouse.engine import check_reachable
+
+    settings = Settings.from_env(warehouse_url=warehouse)
+    spec = source or settings.source
+    if spec and "://" not in spec and not spec.startswith("raw:") and not Path(spec).exists():
+        raise FileNotFoundError(f"source {spec} does not exist: give an export bundle folder, a .xlsx/.csv "
+                                "file, an http(s):// URL or a database URL (--source / MOTCUA_SOURCE)")
+    check_reachable(settings.warehouse_url)
+
+
+def fail(command: str, exc: BaseException) -> NoReturn:
+    """One line on stderr (:func:`motcua.errors.explain`); exit with the code the README's
+    table gives the error (:func:`motcua.errors.exit_code`). A run that completed but
+    could not read all of its source prints its summary and its faults first."""
+    from motcua.errors import exit_code, explain
+    from motcua.redact import scrub
+    from motcua.sources.limits import describe_fault
+    from warehouse.errors import SourceFaults
+
+    if isinstance(exc, SourceFaults):
+        echo_summary(exc.result)
+        for fault in exc.result.get("source_faults") or []:
+            click.secho(f"source fault: {scrub(describe_fault(fault))}", fg="yellow", err=True)
+        click.secho(f"motcua {command}: completed with source faults (exit {exc.exit_code}); repair the "
+                    "source and run again, or pass --allow-source-faults to accept them", fg="yellow", err=True)
+        sys.exit(exc.exit_code)
+    click.secho(f"motcua {command} failed: {explain(exc)}", fg="red", err=True)
+    sys.exit(exit_code(exc))
 
 
 @click.command("nightly")
@@ -93,12 +128,13 @@ def fail(command: str, exc: BaseException) -> NoReturn:
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The business day the run closes, YYYY-MM-DD (default: yesterday in Asia/Ho_Chi_Minh).")
 def nightly(source: str | None, warehouse: str | None, data_dir: str | None, quarantine_threshold: float | None,
-            show_progress: bool | None, as_of: dt.datetime | None) -> None:
+            allow_source_faults: bool | None, show_progress: bool | None, as_of: dt.datetime | None) -> None:
     """Load what changed at SOURCE since its watermark, then rebuild and publish the mart
     partitions (period × agency) of the periods those changes touch.
 
     Safe next to a backfill or another run: warehouse writes wait for the write lock.
-    An interrupted run is completed by the next one. Exits non-zero when the run fails.
+    An interrupted run is completed by the next one. Exits 1 when the run fails, 3 when
+    it completed but part of the source could not be read (--allow-source-faults: 0).
     """
     from flows.nightly import nightly as nightly_flow
     from motcua.redact import conceal
@@ -107,10 +143,12 @@ def nightly(source: str | None, warehouse: str | None, data_dir: str | None, qua
     from warehouse.errors import PipelineError
 
     try:
+        preflight(warehouse, source)
         with stage_progress(show_progress):  # the flow run gets the URLs redacted (motcua.redact)
             result = nightly_flow(source=conceal(source), as_of=as_of.date() if as_of else None,
                                   warehouse=conceal(warehouse), data_dir=data_dir,
-                                  quarantine_threshold=quarantine_threshold)
+                                  quarantine_threshold=quarantine_threshold,
+                                  allow_source_faults=allow_source_faults)
     except (PipelineError, SettingsError, HttpSourceError, FileNotFoundError, ValueError) as exc:
         fail("nightly", exc)
     click.echo(f"nightly for {result['as_of']} (changes since {result['since'] or 'the beginning'}):")

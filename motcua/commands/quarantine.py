@@ -14,9 +14,10 @@ WAREHOUSE_HELP = "SQLAlchemy URL of the warehouse (env MOTCUA_WAREHOUSE_URL; def
 
 
 def _url(warehouse: str | None) -> str:
+    from motcua.commands import require_warehouse
     from motcua.settings import Settings
 
-    return Settings.from_env(warehouse_url=warehouse).warehouse_url
+    return require_warehouse(Settings.from_env(warehouse_url=warehouse).warehouse_url, "quarantine")
 
 
 @click.group()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -28,10 +27,9 @@ def replay(warehouse: str | None, data_dir: str | None) -> None:
         click.echo(f"replaying {len(files)} raw file(s) from {raw}")
         result = motcua_run(source=f"raw:{raw}", warehouse=settings.warehouse_url, data_dir=str(settings.data_dir))
     except (PipelineError, FileNotFoundError, ValueError) as exc:
-        from motcua.redact import scrub
+        from motcua.commands.nightly import fail
 
-        click.secho(f"motcua replay failed: {scrub(exc)}", fg="red", err=True)
-        sys.exit(1)
+        fail("replay", exc)
     st = result["staged"]
     click.echo(f"replayed {st['records_read']} records: {st['records_loaded']} loaded, "
                f"{st['records_quarantined']} quarantined")

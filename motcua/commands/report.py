@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from motcua.commands import require_warehouse
 from motcua.redact import scrub
 
 
@@ -44,6 +45,7 @@ def report(year: int, agency: str | None, convention: str, warehouse: str | None
 
     try:
         settings = Settings.from_env(warehouse_url=warehouse)
+        require_warehouse(settings.warehouse_url, "report")
         written = annual_report(year=year, convention=convention, agency=agency, render="full",
                                 warehouse=conceal(settings.warehouse_url), data_dir=str(settings.data_dir),
                                 out_dir=str(Path(out_dir).resolve()) if out_dir else None,
@@ -88,6 +90,7 @@ def explain(year: int, column: str, procedure: str | None, agency: str | None, c
     from motcua.settings import Settings
 
     settings = Settings.from_env(warehouse_url=warehouse)
+    require_warehouse(settings.warehouse_url, "explain")
     try:
         rows = explain_cell(settings.warehouse_url, year, column, procedure, convention, agency)
     except ValueError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
@@ -24,23 +23,32 @@ from warehouse.engine import DEFAULT_URL
               help="Read only what changed since the source's watermark.")
 @click.option("--quarantine-threshold", type=float, default=None,
               help="Fail when more than this share of records is quarantined (default 0.05).")
+@click.option("--allow-source-faults", is_flag=True, default=None,
+              help="Exit 0 when the run completed but part of the source could not be read (a file cut off "
+                   "or vanished): the faults are still recorded and shown (env MOTCUA_ALLOW_SOURCE_FAULTS; "
+                   "default: exit 3).")
 @click.option("--dask", default=None, metavar="ADDRESS",
               help="Stage the shards on Dask: local[:N] (a LocalCluster of N worker processes) or a "
                    "scheduler address tcp://host:8786 (env MOTCUA_DASK; default: in this process).")
 @click.option("--quiet", is_flag=True, help="Do not print the tables.")
 def run(source: str, warehouse: str | None, data_dir: str | None, year: int | None, incremental: bool,
-        quarantine_threshold: float | None, dask: str | None, quiet: bool) -> None:
+        quarantine_threshold: float | None, allow_source_faults: bool | None, dask: str | None,
+        quiet: bool) -> None:
     """Extract, validate, transform and load SOURCE, then publish the marts.
 
-    Exits 0 when the run completed (quarantined records are not fatal), non-zero when it
-    could not complete or the quarantined share exceeded the threshold.
+    Exits 0 when the run completed (quarantined records are not fatal); else the code of
+    the README's table: 2 configuration, 3 completed with source faults (a file cut off
+    or vanished mid-run), 4 quarantine over the threshold, 5 validation stopped
+    publication, 6 warehouse locked by another run, 7 source or warehouse unreachable,
+    8 a step after the publish failed, 1 anything else.
 
     The flow run gets the URLs redacted (a password as ***): Prefect stores its
     parameters. The passwords stay in this process (motcua.redact).
     """
     from flows.pipeline import motcua_run
     from motcua import reporting
-    from motcua.redact import conceal, scrub
+    from motcua.commands.nightly import fail, preflight
+    from motcua.redact import conceal
     from motcua.settings import Settings, SettingsError
     from motcua.sources.http import HttpSourceError
     from warehouse.errors import PipelineError
@@ -48,13 +56,14 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
 
     try:
         settings = Settings.from_env(warehouse_url=warehouse, data_dir=data_dir,
-                                     quarantine_threshold=quarantine_threshold, dask=dask)
+                                     quarantine_threshold=quarantine_threshold, dask=dask,
+                                     allow_source_faults=allow_source_faults)
+        preflight(settings.warehouse_url, source)
         result = motcua_run(source=conceal(source), warehouse=settings.warehouse_url, data_dir=str(settings.data_dir),
                             incremental=incremental, quarantine_threshold=settings.quarantine_threshold,
-                            dask=settings.dask)
+                            dask=settings.dask, allow_source_faults=settings.allow_source_faults)
     except (PipelineError, SettingsError, HttpSourceError, FileNotFoundError, ValueError) as exc:
-        click.secho(f"motcua run failed: {scrub(exc)}", fg="red", err=True)
-        sys.exit(1)
+        fail("run", exc)  # one line, the README's exit code (3: source faults, 4: quarantine, ...)
     st = result["staged"]
     click.echo(f"run {result['run']['run_id']}: {st['records_read']} records read, "
                f"{st['records_loaded']} loaded, {st['records_quarantined']} quarantined "

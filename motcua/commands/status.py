@@ -26,7 +26,8 @@ def status(warehouse: str | None, stale_hours: float, as_json: bool) -> None:
     freshness, when the marts were last published, the open quarantine.
 
     Exits 0 when every flow's last run completed and no source is stale, 1 when the
-    warehouse is missing or unreadable, 2 when a last run failed or a source is stale.
+    warehouse is missing or unreadable, 2 when a last run failed, had a failed step or
+    source faults, or a source is stale.
     """
     from motcua.redact import scrub
     from motcua.settings import Settings
@@ -44,7 +45,8 @@ def status(warehouse: str | None, stale_hours: float, as_json: bool) -> None:
     except Exception as exc:  # noqa: BLE001 - one line, the URL never shown with its password
         click.secho(f"motcua status: cannot read the warehouse: {scrub(str(exc).splitlines()[0])}", fg="red", err=True)
         sys.exit(1)
-    unhealthy = any(r["status"] == "failed" for r in state["runs"]) or any(s["stale"] for s in state["sources"])
+    unhealthy = (any(r["status"] == "failed" or r["source_faults"] or r["failed_steps"] for r in state["runs"])
+                 or any(s["stale"] for s in state["sources"]))
     if as_json:
         click.echo(json.dumps(state, ensure_ascii=False, indent=2))
     else:
@@ -53,6 +55,8 @@ def status(warehouse: str | None, stale_hours: float, as_json: bool) -> None:
 
 
 def _print(state: dict) -> None:
+    from motcua.sources.limits import describe_fault
+
     if not state["runs"]:
         click.echo("no run recorded yet")
     for r in state["runs"]:
@@ -63,7 +67,9 @@ def _print(state: dict) -> None:
         if r["error"]:
             click.echo(f"  error: {str(r['error']).splitlines()[0]}")
         for fault in r["source_faults"]:
-            click.echo(f"  source fault: {fault}")
+            click.secho(f"  source fault: {describe_fault(fault) if isinstance(fault, dict) else fault}", fg="yellow")
+        for step in r.get("failed_steps") or []:
+            click.secho(f"  failed step: {step.get('error') if isinstance(step, dict) else step}", fg="red")
     for s in state["sources"]:
         age = "" if s["age_hours"] is None else f", {s['age_hours']:g} h old"
         stale = f" STALE (over {state['stale_hours']:g} h)" if s["stale"] else ""

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
         "deployment is given none; read at run time, so no secret sits in prefect.yaml"))
     quarantine_threshold: float = Field(0.05, ge=0, le=1, description=(
         "a run fails when more than this share of the records read is quarantined"))
+    allow_source_faults: bool = Field(False, description=(
+        "accept a run that completed with source faults (a file cut off or vanished mid-run): exit 0 and a "
+        "Completed flow run; the faults are still recorded in audit.run and reported"))
     calendar_overrides: Path | None = Field(None, description=(
         "CSV agency_code,date,kind(off|work) of extra days off / working days"))
     raw_retention_days: int = Field(400, ge=0, description=(

@@ -22,7 +22,14 @@ from motcua.sources.base import (
     conform_catalogue,
     make_batch,
 )
-from motcua.sources.limits import Limits, decode_utf16, line_batches, read_bounded, safe_text
+from motcua.sources.limits import (
+    Limits,
+    decode_utf16,
+    line_batches,
+    read_bounded,
+    safe_text,
+    source_fault,
+)
 
 BATCH_LINES = 50_000
 #: a batch also ends once its lines hold this many bytes (memory stays bounded by one batch)
@@ -44,6 +51,10 @@ def decode_text(data: bytes) -> tuple[str, str | None]:
         return data.decode("cp1258", errors="replace"), "decoded as Windows-1258"
 
 
+class UnreadableFile(FileNotFoundError):
+    """A listed file of the bundle that cannot be opened (vanished, no permission)."""
+
+
 def refuse_link(path: Path, bundle: Path) -> None:
     """Raise (one line, naming the link) when ``path`` is a symbolic link: a bundle's
     files and folders must be its own, never a link to a file elsewhere (``~/.env``)."""
@@ -62,7 +73,7 @@ def open_regular(path: Path, bundle: Path) -> io.BufferedReader:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         refuse_link(path, bundle)  # swapped for a link since it was checked
-        raise FileNotFoundError(f"export bundle {bundle}: cannot open {path.name}: {exc.strerror}") from exc
+        raise UnreadableFile(f"export bundle {bundle}: cannot open {path.name}: {exc.strerror}") from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise FileNotFoundError(f"export bundle {bundle}: {path.name} is not a regular file")
@@ -87,6 +98,9 @@ class BundleSource:
             raise FileNotFoundError(f"export bundle {self.path} is not a folder")
         self.name = "bundle"
         self.limits = limits if limits is not None else Limits.from_env()
+        #: what could not be read (a file cut off, vanished or unreadable mid-run), as
+        #: :func:`~motcua.sources.limits.source_fault` dicts: the run records and reports them
+        self.faults: list[dict] = []
         self._refuse_links()
 
     def _refuse_links(self) -> None:
@@ -151,11 +165,19 @@ class BundleSource:
         yield from self._iter_file(self.dossier_files()[index])
 
     def _iter_file(self, f: Path) -> Iterator[RawBatch]:
+        """One dossier file's batches; a file listed but no longer openable (vanished,
+        unreadable) is a source fault, and the run goes on with the other files."""
+        try:
+            yield from self._read_file(f)
+        except UnreadableFile as exc:
+            self.faults.append(source_fault(f"export bundle {self.path}: {safe_text(f.name)}", exc, 0))
+
+    def _read_file(self, f: Path) -> Iterator[RawBatch]:
         rel = safe_text(f.relative_to(self.path).as_posix())
         first = True
         note: str | None = None
         line_no = 0
-        for raw_lines, too_large in _raw_line_batches(f, self.path, self.limits):
+        for raw_lines, too_large in _raw_line_batches(f, self.path, self.limits, self.faults):
             if first and raw_lines and raw_lines[0].startswith((b"\xff\xfe", b"\xfe\xff")):
                 yield from self._iter_whole(f)
                 return
@@ -183,7 +205,7 @@ class BundleSource:
         with open_regular(f, self.path) as plain:
             if f.name.endswith(".gz"):
                 with gzip.open(plain, "rb") as fh:
-                    raw = read_bounded(fh, self.limits, what, os.fstat(plain.fileno()).st_size)
+                    raw = read_bounded(fh, self.limits, what, os.fstat(plain.fileno()).st_size, self.faults)
             else:
                 raw = read_bounded(plain, self.limits, what)
         text, note = decode_text(raw)
@@ -194,19 +216,20 @@ class BundleSource:
         yield from _batches(rel, lines, 0, note, self.limits)
 
 
-def _raw_line_batches(f: Path, bundle: Path, limits: Limits) -> Iterator[tuple[list[bytes], dict[int, str]]]:
+def _raw_line_batches(f: Path, bundle: Path, limits: Limits,
+                      faults: list[dict] | None = None) -> Iterator[tuple[list[bytes], dict[int, str]]]:
     """The file's lines as bytes (without the newline), ``BATCH_LINES`` (or
     ``BATCH_BYTES``) at a time, with the ``record_too_large`` errors of the lines over
     the limit (which stand as their first bytes; :func:`~motcua.sources.limits.line_batches`);
     a gzip cut off mid-stream gives the lines read before the cut (the last one
-    partial); a gzip expanding beyond the ratio limit stops. A symbolic link is refused
+    partial), noted in ``faults``; a gzip expanding beyond the ratio limit stops. A symbolic link is refused
     (:func:`open_regular`)."""
     what = f"export bundle {bundle}: {safe_text(f.relative_to(bundle).as_posix())}"
     with open_regular(f, bundle) as plain:
         gz = f.name.endswith(".gz")
         compressed = os.fstat(plain.fileno()).st_size if gz else None
         with (gzip.open(plain, "rb") if gz else plain) as fh:
-            yield from line_batches(fh, limits, what, BATCH_LINES, BATCH_BYTES, compressed)
+            yield from line_batches(fh, limits, what, BATCH_LINES, BATCH_BYTES, compressed, faults)
 
 
 def _utf8_array(raw_lines: list[bytes]) -> pa.Array | None:

@@ -150,8 +150,23 @@ def bound_records(records: list[str], errors: list[str | None], limits: Limits) 
 # --------------------------------------------------------------------------- bytes
 
 
+def source_fault(where: str, exc: BaseException, records_before: int, unit: str = "lines") -> dict:
+    """A source fault as ``audit.run`` and the run summary record it: where reading
+    stopped, why, and how much was read before (the records before it are kept)."""
+    kind = "cut off" if isinstance(exc, EOFError) else "unreadable"
+    detail = str(exc).strip() or type(exc).__name__
+    return {"where": where, "kind": kind, "detail": detail[:300], "read_before": records_before, "unit": unit}
+
+
+def describe_fault(fault: dict) -> str:
+    """One line for a source fault (:func:`source_fault`)."""
+    return (f"{fault['where']}: {fault['kind']} after {fault['read_before']} {fault.get('unit', 'lines')} "
+            f"({fault['detail']}); what follows is not read")
+
+
 def line_batches(fh: IO[bytes], limits: Limits, what: str, batch_lines: int, batch_bytes: int,
-                 compressed_bytes: int | None = None) -> Iterator[tuple[list[bytes], dict[int, str]]]:
+                 compressed_bytes: int | None = None,
+                 faults: list[dict] | None = None) -> Iterator[tuple[list[bytes], dict[int, str]]]:
     """The lines of ``fh`` (without their newline) in batches of at most ``batch_lines``
     lines and about ``batch_bytes`` bytes, with the errors of the over-large ones by
     index in the batch.
@@ -161,7 +176,8 @@ def line_batches(fh: IO[bytes], limits: Limits, what: str, batch_lines: int, bat
     ``record_too_large`` error -- or as an empty line when it was blank throughout.
     With ``compressed_bytes`` (a compressed file), reading more than
     :meth:`Limits.inflate_allowance` bytes raises :class:`SourceLimitError`. A gzip cut
-    off mid-stream ends the lines there (the last one partial), as before."""
+    off mid-stream (or a read error) ends the lines there (the last one partial) and is
+    appended to ``faults`` (:func:`source_fault`): kept, never silent."""
     limit = limits.max_record_bytes
     allowance = limits.inflate_allowance(compressed_bytes) if compressed_bytes is not None else None
     readline = fh.readline
@@ -169,6 +185,7 @@ def line_batches(fh: IO[bytes], limits: Limits, what: str, batch_lines: int, bat
     errors: dict[int, str] = {}
     size = 0
     total = 0
+    lines = 0
     try:
         while True:
             line = readline(limit + 1)
@@ -186,12 +203,14 @@ def line_batches(fh: IO[bytes], limits: Limits, what: str, batch_lines: int, bat
             if allowance is not None and total > allowance:
                 raise limits.inflated(what, compressed_bytes or 0)
             batch.append(line)
+            lines += 1
             size += len(line)
             if len(batch) >= batch_lines or size >= batch_bytes:
                 yield batch, errors
                 batch, errors, size = [], {}, 0
-    except (OSError, EOFError):
-        pass  # cut off mid-stream: keep what was read
+    except (OSError, EOFError) as exc:  # cut off mid-stream: keep what was read, and say so
+        if faults is not None:
+            faults.append(source_fault(what, exc, lines))
     if batch:
         yield batch, errors
 
@@ -226,10 +245,12 @@ def _skip_long_line(fh: IO[bytes], head: bytes, limits: Limits, allowance: int |
     return sample, limits.too_large(size, len(sample)), skipped
 
 
-def read_bounded(fh: IO[bytes], limits: Limits, what: str, compressed_bytes: int | None = None) -> bytes:
+def read_bounded(fh: IO[bytes], limits: Limits, what: str, compressed_bytes: int | None = None,
+                 faults: list[dict] | None = None) -> bytes:
     """All of ``fh``, read whole: at most ``max_file_bytes`` (and, for a compressed
     file of ``compressed_bytes``, at most its inflate allowance), else
-    :class:`SourceLimitError`. A compressed stream cut off mid-way gives what was read."""
+    :class:`SourceLimitError`. A compressed stream cut off mid-way gives what was read,
+    and is appended to ``faults`` (:func:`source_fault`, counted in bytes)."""
     if compressed_bytes is None:
         size = os.fstat(fh.fileno()).st_size
         limits.check_file_size(size, what)
@@ -247,8 +268,9 @@ def read_bounded(fh: IO[bytes], limits: Limits, what: str, compressed_bytes: int
                 if cap == limits.max_file_bytes:
                     limits.check_file_size(len(out), f"{what} (decompressed, at least)")
                 raise limits.inflated(what, compressed_bytes)
-    except (OSError, EOFError):
-        pass  # cut off mid-stream: keep what can be read
+    except (OSError, EOFError) as exc:  # cut off mid-stream: keep what can be read, and say so
+        if faults is not None:
+            faults.append(source_fault(what, exc, len(out), "bytes"))
     return bytes(out)
 
 

@@ -51,7 +51,7 @@ def test_broken_mart_transform_stops_the_run(tmp_path, monkeypatch, prefect_harn
 
     monkeypatch.setattr(mart_dossier_resolution, "build", broken)
     result = _run(bundle, url, tmp_path / "var")
-    assert result.exit_code != 0, result.output
+    assert result.exit_code == 5, result.output  # validation stopped publication
     assert "mart_dossier_resolution" in result.output and "identity_4_eq_5_plus_6" in result.output
     for t, df in before.items():
         pd.testing.assert_frame_equal(read_table(url, t), df)
@@ -76,7 +76,7 @@ def test_broken_fact_stops_the_run_before_the_core_is_written(tmp_path, monkeypa
 
     monkeypatch.setattr(fct_dossier, "build", broken)
     result = _run(bundle, url, tmp_path / "var")
-    assert result.exit_code != 0, result.output
+    assert result.exit_code == 5, result.output
     assert "the core is unchanged" in result.output and "fct_dossier" in result.output
     for t, df in before.items():  # D1's change was not written either: nothing of the run is
         pd.testing.assert_frame_equal(read_table(url, t), df)
@@ -87,10 +87,17 @@ def test_quarantine_share_above_threshold_fails_the_run(tmp_path, prefect_harnes
     bundle = write_bundle(tmp_path / "bundle", [*GOOD, *bad])  # half the records quarantined
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
     result = _run(bundle, url, tmp_path / "var", "--quarantine-threshold", "0.1")
-    assert result.exit_code != 0
+    assert result.exit_code == 4, result.output  # the quarantine over the threshold
     assert "2 of 4 records quarantined (50.0%), above the threshold 10.0%" in result.output
     assert read_table(url, "core.fct_dossier").empty  # nothing loaded
     assert len(read_table(url, "audit.quarantine")) == 2  # the records kept, to work from
+    # Prefect's final state names the same error (the README's exit-code table gives both)
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        [last] = client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1)
+    assert last.state.is_failed() and "QuarantineThresholdExceeded" in last.state.message, last.state.message
 
 
 def test_quarantine_share_at_or_below_threshold_passes():

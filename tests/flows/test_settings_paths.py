@@ -7,7 +7,7 @@ from pathlib import Path
 
 from helpers.bundle import dossier, run_pipeline, write_bundle
 
-from flows import pipeline
+from flows import outcome, pipeline
 from motcua.settings import Settings
 
 
@@ -23,6 +23,6 @@ def test_bi_snapshot_with_the_data_dir_given_as_text(tmp_path):
     snaps = [dossier("D1", 9, "20190308100000", intake="20190304090000", due="20190311170000",
                      resolved="20190308100000")]
     run_pipeline(write_bundle(tmp_path / "b", snaps), url, tmp_path / "var", validate=False)
-    published = pipeline.bi_snapshot(pipeline.settings_for(url, str(tmp_path / "var")))
-    assert published is not None and Path(published).is_file()
+    published, failed = outcome.bi_snapshot(pipeline.settings_for(url, str(tmp_path / "var")))
+    assert failed is None and published is not None and Path(published).is_file()
     assert Path(published).is_relative_to(tmp_path / "var" / "bi")
