@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from motcua.redact import conceal, redact_url, reveal, scrub
-from motcua.settings import Settings, pause_hook, pseudonym_key
+from motcua.settings import Settings, check_demo_key, pause_hook, pseudonym_key
 from warehouse import audit
 from warehouse.engine import private_dir as _private_dir
 
@@ -65,8 +65,9 @@ def write_private(table: pa.Table, path: Path) -> None:
 
 def new_run(settings: Settings, source: str, run_id: str | None = None) -> Run:
     """A new run and its private folder. Fails at once (before any personal data is
-    written to disk) when the pseudonymisation key is missing."""
-    pseudonym_key()
+    written to disk) when the pseudonymisation key is missing, or is the demonstration
+    key and the source is not the bundled sample (:func:`motcua.settings.check_demo_key`)."""
+    check_demo_key(pseudonym_key(), source)
     now = dt.datetime.now()
     rid = run_id or f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     run_dir = _private_dir(Path(settings.data_dir) / "runs" / rid)

@@ -86,13 +86,14 @@ def echo_summary(result: dict) -> None:
 
 
 def preflight(warehouse: str | None, source: str | None = None) -> None:
-    """Before a flow starts: a source file or folder that is not there, or a server
+    """Before a flow starts: a source file or folder that is not there, the demonstration
+    pseudonym key on a source that is not the sample, or a server
     warehouse that cannot be reached (or refuses the URL's user, password or database),
     stops the command with one line (:func:`warehouse.engine.check_reachable`), not a
     failed flow run's tracebacks."""
     from pathlib import Path
 
-    from motcua.settings import Settings
+    from motcua.settings import Settings, check_demo_key, secret
     from warehouse.engine import check_reachable
 
     settings = Settings.from_env(warehouse_url=warehouse)
@@ -100,6 +101,9 @@ def preflight(warehouse: str | None, source: str | None = None) -> None:
     if spec and "://" not in spec and not spec.startswith("raw:") and not Path(spec).exists():
         raise FileNotFoundError(f"source {spec} does not exist: give an export bundle folder, a .xlsx/.csv "
                                 "file, an http(s):// URL or a database URL (--source / MOTCUA_SOURCE)")
+    key = secret("pseudonym_key")
+    if key and spec:  # the demonstration key on a real source: stop here, one line
+        check_demo_key(key.encode("utf-8"), spec)
     check_reachable(settings.warehouse_url)
 
 

@@ -28,6 +28,7 @@ from motcua.settings.environment import (
     URL_VARIABLES,
     SettingsError,
     _load_dotenv,
+    check_demo_key,
     pause_hook,
     pseudonym_key,
     secret,
@@ -36,7 +37,7 @@ from motcua.settings.environment import (
 )
 
 __all__ = ["PREFIX", "SECRET_DESCRIPTIONS", "SECRET_VARIABLES", "URL_VARIABLES", "Settings", "SettingsError", "describe",
-           "pause_hook", "pseudonym_key", "secret", "secret_values", "url_values"]
+           "check_demo_key", "pause_hook", "pseudonym_key", "secret", "secret_values", "url_values"]
 
 _URL_FIELDS = ("warehouse_url", "source")
 

@@ -66,6 +66,27 @@ def pause_hook() -> tuple[str | None, str | None, float]:
 
 
 
+#: the Makefile's demonstration key (``make run`` on the bundled sample): refused for any
+#: other source (:func:`check_demo_key`), where pseudonyms must rest on a real secret
+DEMO_PSEUDONYM_KEY = "sample-demo-key-not-for-production"
+#: the file ``motcua sample`` writes into the bundles it makes, and only there
+SAMPLE_MARKER = "MOTCUA-SAMPLE.txt"
+
+
+def check_demo_key(key: bytes, source: str) -> None:
+    """A :class:`SettingsError` when ``key`` is the demonstration key and ``source`` is
+    not a bundle written by ``motcua sample`` (a folder holding :data:`SAMPLE_MARKER`):
+    anyone who read the Makefile could recompute the pseudonyms of real applicants."""
+    if key != DEMO_PSEUDONYM_KEY.encode("utf-8"):
+        return
+    if "://" not in source and not source.startswith("raw:") and (Path(source) / SAMPLE_MARKER).is_file():
+        return
+    raise SettingsError(
+        "MOTCUA_PSEUDONYM_KEY is the Makefile's demonstration key, accepted only for the bundled sample "
+        "(`motcua sample`); set your own secret for this source, e.g. "
+        "python -c \"import secrets; print(secrets.token_hex(32))\"")
+
+
 def pseudonym_key() -> bytes:
     """The HMAC key for applicant pseudonyms: ``MOTCUA_PSEUDONYM_KEY``, else a Prefect
     Secret block named ``motcua-pseudonym-key``. Missing or empty is an error, never an

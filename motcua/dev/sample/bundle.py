@@ -23,6 +23,7 @@ from motcua.dev.sample.generator import Dossier, Generator
 from motcua.dev.sample.people import STAFF
 from motcua.dev.sample.render import render_line
 from motcua.dev.sample.snapshots import snapshots, stamp
+from motcua.settings.environment import SAMPLE_MARKER
 
 #: Dossier files: (name, share of the lines). One uses Windows line ends.
 DOSSIER_FILES: list[tuple[str, int]] = [
@@ -124,6 +125,10 @@ def write_sample(out: Path, seed: int = 2019) -> dict[str, Any]:
         rng.shuffle(per_file[n])
 
     written: list[str] = []
+    # the marker that lets the Makefile's demonstration key be used on this bundle only
+    (out / SAMPLE_MARKER).write_text("Written by `motcua sample`: synthetic demonstration data, no real "
+                                     "applicant.\n", encoding="utf-8")
+    written.append(SAMPLE_MARKER)
     cat = procedure_rows()
     (out / "procedures.csv").write_bytes(_csv_bytes(PROCEDURE_COLUMNS, cat))
     (out / "agencies.csv").write_bytes(_csv_bytes(AGENCY_COLUMNS, agency_rows()))
