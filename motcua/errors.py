@@ -79,7 +79,7 @@ def _explain(exc: BaseException) -> str:
     if type(exc).__module__.startswith("duckdb") and _duckdb_lock(str(exc)):
         return (f"the DuckDB warehouse file is open in another process: {first_line(exc)} -- wait for that run "
                 "to end, or close the program holding it")
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if isinstance(exc, OSError) and (exc.errno in (errno.ENOSPC, errno.EDQUOT) or "No space left" in str(exc)):
         where = f" writing {exc.filename}" if exc.filename else ""
         return (f"no space left on the device{where} -- free some space, or point --data-dir / MOTCUA_DATA_DIR "
                 "(raw zone, run folders) and the warehouse at a larger disk; rerun: nothing was published")

@@ -179,3 +179,27 @@ def test_bi_reader_sees_previous_complete_marts_until_the_load_commits(loaded):
     assert after != before
     years = {r[1].year for r in after["dossier_resolution"]}
     assert 2020 in years and 2020 not in {r[1].year for r in before["dossier_resolution"]}
+
+
+def test_a_role_name_with_quotes_and_spaces_is_quoted_not_executed(loaded):
+    """grant-bi takes the role name from the operator: a name with a double quote, a
+    space and SQL in it becomes that role, exactly, and nothing of it runs as SQL."""
+    url, _ = loaded
+    role = f'motcua bi"; DROP SCHEMA mart CASCADE; -- {uuid.uuid4().hex[:6]}'
+    quoted = '"' + role.replace('"', '""') + '"'
+    try:
+        _grant(url, role)
+        with admin_engine().connect() as conn:
+            assert conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar() == 1
+        owner = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        with owner.connect() as conn:  # the marts are still there
+            assert conn.execute(sa.text("SELECT count(*) FROM mart.dossier_resolution")).scalar() > 0
+        owner.dispose()
+    finally:
+        owner = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with owner.connect() as conn:
+            if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).scalar():
+                conn.exec_driver_sql(f"DROP OWNED BY {quoted}")
+        owner.dispose()
+        with admin_engine().connect() as conn:
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {quoted}")

@@ -232,3 +232,31 @@ def test_a_missing_pseudonym_key_stops_the_run_before_anything_is_loaded(tmp_pat
                     conn.exec_driver_sql("SELECT count(*) FROM core.fct_dossier").scalar() == 0
         finally:
             engine.dispose()
+
+
+def test_no_personal_data_in_the_bi_snapshot_or_the_explain_rows(pipeline_run, tmp_path):
+    """What BI tools read (the snapshot: its DuckDB file and Parquet files) and what
+    `motcua explain` shows (the dossiers behind every column of 2019) hold no personal
+    value in clear; the snapshot holds no audit table (audit.quarantine keeps raw text)."""
+    import duckdb
+
+    from motcua.explain import explain
+    from transforms.rpt_explain import WHY
+    from warehouse.bi import publish_bi_snapshot
+
+    snap = publish_bi_snapshot(pipeline_run["url"], tmp_path / "bi")
+    con = duckdb.connect(str(snap.database), read_only=True)
+    try:
+        tables = con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        assert tables and not [t for t in tables if t[0] == "audit" or "quarantine" in t[1]]
+        hits = [(f"{s}.{t}", n) for s, t in tables
+                for row in con.execute(f'SELECT * FROM "{s}"."{t}"').fetchall() for v in row for n in _found(v)]
+    finally:
+        con.close()
+    for p in Path(snap.database).parent.rglob("*.parquet"):
+        df = pd.read_parquet(p)
+        hits += [(p.name, n) for c in df.columns for v in df[c].dropna().unique() for n in _found(v)]
+    rows = pd.concat([explain(pipeline_run["url"], 2019, column) for column in WHY], ignore_index=True)
+    assert len(rows) > 0
+    hits += [("explain", n) for c in rows.columns for v in rows[c].dropna().unique() for n in _found(v)]
+    assert hits == []
