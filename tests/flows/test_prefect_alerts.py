@@ -114,6 +114,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _drain_queue_services() -> None:
+    """Deliver and close Prefect's process-wide event and log workers while this test's
+    server still runs. They are memoised without the API URL: left alone, they keep this
+    server as their target, and every later event of the session is queued for it once it
+    has stopped -- the session harness's teardown then drains them one request timeout at a
+    time (the full suite hung there). Closed, they are made anew for the harness's URL."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (EventsWorker, APILogWorker):
+        worker.drain_all(timeout=60)
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is not None:
         return
@@ -291,6 +304,7 @@ def test_alerts_on_a_real_server(prefect_server: str, tmp_path: Path):
             lates = [n["subject"] for n in hook.received if "has not completed" in n["subject"]]
             assert not [s for s in lates if any(f"/{name} " in s for name in failed_runs)], lates
             t_all = time.monotonic() - t0
+            _drain_queue_services()
     finally:
         hook.server.shutdown()
 
