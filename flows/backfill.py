@@ -17,7 +17,8 @@ from flows.stages.runs import new_run, note_failure
       timeout_seconds=(BACKFILL_TIMEOUT_SECONDS := 24 * 3600))
 def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, replay: bool = False,
              rebuild_all: bool = False, warehouse: str | None = None, data_dir: str | None = None,
-             quarantine_threshold: float | None = None, allow_source_faults: bool | None = None) -> dict:
+             quarantine_threshold: float | None = None, allow_source_faults: bool | None = None,
+             dry_run: bool = False) -> dict:
     """Re-read the dossier changes of [date_from, date_to] and rebuild the affected periods.
 
     Args:
@@ -38,6 +39,7 @@ def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, re
         quarantine_threshold: fail when a larger share of records is quarantined.
         allow_source_faults: complete (not fail) when part of the source could not be read
             (default: MOTCUA_ALLOW_SOURCE_FAULTS, false; see flows.outcome).
+        dry_run: return what the run would read and rebuild (flows.preview), writing nothing.
     """
     if date_to < date_from:
         raise ValueError(f"backfill: date_to {date_to} is before date_from {date_from}")
@@ -45,6 +47,11 @@ def backfill(date_from: dt.date, date_to: dt.date, source: str | None = None, re
     settings = pipeline.settings_for(warehouse, data_dir, quarantine_threshold,
                                      allow_source_faults=allow_source_faults)
     spec = pipeline.resolve_source(source)
+    if dry_run:
+        from flows.preview import preview
+
+        return {"dry_run": preview(settings, spec, flow="backfill", date_from=date_from, date_to=date_to,
+                                   replay=replay, rebuild_all=rebuild_all)}
     run = new_run(settings, spec)
     logger.info("backfill run %s: %s to %s (%s)", run.run_id, date_from, date_to, "replay" if replay else "re-extract")
     try:

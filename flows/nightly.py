@@ -17,7 +17,7 @@ from flows.stages.runs import new_run, note_failure
       timeout_seconds=(NIGHTLY_TIMEOUT_SECONDS := 6 * 3600))
 def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: str | None = None,
             data_dir: str | None = None, quarantine_threshold: float | None = None,
-            allow_source_faults: bool | None = None) -> dict:
+            allow_source_faults: bool | None = None, dry_run: bool = False) -> dict:
     """Load what changed at the source since its watermark and republish the mart
     partitions of the periods those changes touch; then delete the raw zone's partitions
     and the run folders older than ``MOTCUA_RAW_RETENTION_DAYS`` (personal data in clear).
@@ -36,12 +36,17 @@ def nightly(source: str | None = None, as_of: dt.date | None = None, warehouse: 
         quarantine_threshold: fail when a larger share of records is quarantined.
         allow_source_faults: complete (not fail) when part of the source could not be read
             (default: MOTCUA_ALLOW_SOURCE_FAULTS, false; see flows.outcome).
+        dry_run: return what the run would read and rebuild (flows.preview), writing nothing.
     """
     logger = get_run_logger()
     settings = pipeline.settings_for(warehouse, data_dir, quarantine_threshold,
                                      allow_source_faults=allow_source_faults)
     spec = pipeline.resolve_source(source)
     day = as_of or pipeline.business_yesterday(pipeline.scheduled_moment())
+    if dry_run:
+        from flows.preview import preview
+
+        return {"as_of": day.isoformat(), "dry_run": preview(settings, spec, flow="nightly")}
     run = new_run(settings, spec)
     logger.info("nightly run %s for %s (Asia/Ho_Chi_Minh)", run.run_id, day)
     try:

@@ -331,7 +331,7 @@ def publish_artifacts(flow_name: str, summaries: list[dict], headline: dict, rep
       timeout_seconds=(RUN_TIMEOUT_SECONDS := 24 * 3600))
 def motcua_run(source: str, warehouse: str | None = None, data_dir: str | None = None,
                incremental: bool = False, quarantine_threshold: float | None = None,
-               dask: str | None = None, allow_source_faults: bool | None = None) -> dict:
+               dask: str | None = None, allow_source_faults: bool | None = None, dry_run: bool = False) -> dict:
     """Load a source into the warehouse and publish the marts.
 
     Args:
@@ -348,9 +348,14 @@ def motcua_run(source: str, warehouse: str | None = None, data_dir: str | None =
         dask: stage the shards on Dask (local[:N] or a scheduler address; see flows.parallel).
         allow_source_faults: complete (not fail) when part of the source could not be read
             (default: MOTCUA_ALLOW_SOURCE_FAULTS, false; see flows.outcome).
+        dry_run: return what the run would read and rebuild (flows.preview), writing nothing.
     """
     settings = settings_for(warehouse, data_dir, quarantine_threshold, dask, allow_source_faults)
     source = resolve_source(source)
+    if dry_run:
+        from flows.preview import preview
+
+        return {"dry_run": preview(settings, source, flow="run", incremental=incremental)}
     run = new_run(settings, source)
     try:
         since = tasks.read_watermark(settings, source) if incremental else None

@@ -7,7 +7,14 @@ import datetime as dt
 
 import click
 
-from motcua.commands.nightly import common_options, echo_summary, fail, preflight, stage_progress
+from motcua.commands.nightly import (
+    common_options,
+    echo_dry_run,
+    echo_summary,
+    fail,
+    preflight,
+    stage_progress,
+)
 
 
 @click.command("backfill")
@@ -23,7 +30,7 @@ from motcua.commands.nightly import common_options, echo_summary, fail, prefligh
 @click.option("--rebuild-all", is_flag=True, help="Rebuild every mart period, not only those the range touches.")
 def backfill(date_from: dt.datetime, date_to: dt.datetime, source: str | None, warehouse: str | None,
              data_dir: str | None, quarantine_threshold: float | None, allow_source_faults: bool | None,
-             show_progress: bool | None,
+             dry_run: bool, show_progress: bool | None,
              replay: bool, rebuild_all: bool) -> None:
     """Read the dossier changes from --from to --to again (from SOURCE: every change since
     --from; with --replay: what the raw zone holds for those days), load what is newer
@@ -43,9 +50,12 @@ def backfill(date_from: dt.datetime, date_to: dt.datetime, source: str | None, w
             result = backfill_flow(date_from=date_from.date(), date_to=date_to.date(), source=conceal(source),
                                    replay=replay, rebuild_all=rebuild_all, warehouse=conceal(warehouse),
                                    data_dir=data_dir, quarantine_threshold=quarantine_threshold,
-                                   allow_source_faults=allow_source_faults)
+                                   allow_source_faults=allow_source_faults, dry_run=dry_run)
     except (PipelineError, SettingsError, HttpSourceError, FileNotFoundError, ValueError) as exc:
         fail("backfill", exc)
+    if dry_run:
+        echo_dry_run(result["dry_run"])
+        return
     how = f"replayed {', '.join(result['replayed_partitions'] or []) or 'no partition'}" if replay else "re-extracted"
     click.echo(f"backfill {result['date_from']} → {result['date_to']} ({how}):")
     echo_summary(result)

@@ -64,6 +64,9 @@ def common_options(fn: Callable) -> Callable:
                      help="Exit 0 when the run completed but part of the source could not be read (a file cut "
                           "off or vanished): the faults are still recorded and shown (env "
                           "MOTCUA_ALLOW_SOURCE_FAULTS; default: exit 3)."),
+        click.option("--dry-run", is_flag=True,
+                     help="Print what the run would read (source, watermark, range) and which mart periods it "
+                          "would rebuild, from what the warehouse knows; write nothing."),
         click.option("--progress/--no-progress", "show_progress", default=None,
                      help="Show each step as it runs (default: when the terminal is interactive)."),
     ]):
@@ -83,6 +86,18 @@ def echo_summary(result: dict) -> None:
         click.echo(f"also published the periods of interrupted run(s): {', '.join(result['healed_runs'])}")
     if result["records_quarantined"]:
         click.echo("quarantined records are in audit.quarantine (see `motcua quarantine --help`).")
+
+
+def echo_dry_run(plan: dict) -> None:
+    """What a dry run found (:func:`flows.preview.preview`)."""
+    click.echo(f"dry run of {plan['flow']}: nothing read from the source, nothing written")
+    click.echo(f"  source: {plan['source']}")
+    click.echo(f"  would read: {plan['reads']}")
+    click.echo(f"  warehouse: {plan['warehouse']}" + (f" ({plan['warehouse_missing']})" if plan["warehouse_missing"]
+                                                      else ""))
+    click.echo(f"  would rebuild: {plan['rebuild']}")
+    if plan["stale_spans"]:
+        click.echo("  interrupted runs' spans: " + "; ".join(f"{a or '…'} → {b or 'open'}" for a, b in plan["stale_spans"]))
 
 
 def preflight(warehouse: str | None, source: str | None = None) -> None:
@@ -132,7 +147,8 @@ def fail(command: str, exc: BaseException) -> NoReturn:
 @click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="The business day the run closes, YYYY-MM-DD (default: yesterday in Asia/Ho_Chi_Minh).")
 def nightly(source: str | None, warehouse: str | None, data_dir: str | None, quarantine_threshold: float | None,
-            allow_source_faults: bool | None, show_progress: bool | None, as_of: dt.datetime | None) -> None:
+            allow_source_faults: bool | None, dry_run: bool, show_progress: bool | None,
+            as_of: dt.datetime | None) -> None:
     """Load what changed at SOURCE since its watermark, then rebuild and publish the mart
     partitions (period × agency) of the periods those changes touch.
 
@@ -152,8 +168,11 @@ def nightly(source: str | None, warehouse: str | None, data_dir: str | None, qua
             result = nightly_flow(source=conceal(source), as_of=as_of.date() if as_of else None,
                                   warehouse=conceal(warehouse), data_dir=data_dir,
                                   quarantine_threshold=quarantine_threshold,
-                                  allow_source_faults=allow_source_faults)
+                                  allow_source_faults=allow_source_faults, dry_run=dry_run)
     except (PipelineError, SettingsError, HttpSourceError, FileNotFoundError, ValueError) as exc:
         fail("nightly", exc)
+    if dry_run:
+        echo_dry_run(result["dry_run"])
+        return
     click.echo(f"nightly for {result['as_of']} (changes since {result['since'] or 'the beginning'}):")
     echo_summary(result)

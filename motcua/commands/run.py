@@ -30,10 +30,12 @@ from warehouse.engine import DEFAULT_URL
 @click.option("--dask", default=None, metavar="ADDRESS",
               help="Stage the shards on Dask: local[:N] (a LocalCluster of N worker processes) or a "
                    "scheduler address tcp://host:8786 (env MOTCUA_DASK; default: in this process).")
+@click.option("--dry-run", is_flag=True,
+              help="Print what the run would read and which mart periods it would rebuild; write nothing.")
 @click.option("--quiet", is_flag=True, help="Do not print the tables.")
 def run(source: str, warehouse: str | None, data_dir: str | None, year: int | None, incremental: bool,
         quarantine_threshold: float | None, allow_source_faults: bool | None, dask: str | None,
-        quiet: bool) -> None:
+        dry_run: bool, quiet: bool) -> None:
     """Extract, validate, transform and load SOURCE, then publish the marts.
 
     Exits 0 when the run completed (quarantined records are not fatal); else the code of
@@ -61,9 +63,15 @@ def run(source: str, warehouse: str | None, data_dir: str | None, year: int | No
         preflight(settings.warehouse_url, source)
         result = motcua_run(source=conceal(source), warehouse=settings.warehouse_url, data_dir=str(settings.data_dir),
                             incremental=incremental, quarantine_threshold=settings.quarantine_threshold,
-                            dask=settings.dask, allow_source_faults=settings.allow_source_faults)
+                            dask=settings.dask, allow_source_faults=settings.allow_source_faults,
+                            dry_run=dry_run)
     except (PipelineError, SettingsError, HttpSourceError, FileNotFoundError, ValueError) as exc:
         fail("run", exc)  # one line, the README's exit code (3: source faults, 4: quarantine, ...)
+    if dry_run:
+        from motcua.commands.nightly import echo_dry_run
+
+        echo_dry_run(result["dry_run"])
+        return
     st = result["staged"]
     click.echo(f"run {result['run']['run_id']}: {st['records_read']} records read, "
                f"{st['records_loaded']} loaded, {st['records_quarantined']} quarantined "
