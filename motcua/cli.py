@@ -77,9 +77,28 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="motcua")
 @click.option("--debug", is_flag=True, help="Show the Python traceback of an error instead of its one-line explanation.")
-def main(debug: bool) -> None:
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              default=None, help="Level of the log lines on stderr, motcua's and Prefect's (default: INFO).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per log line on stderr (Prefect's JsonFormatter), for log collectors.")
+def main(debug: bool, log_level: str | None, log_format: str) -> None:
     """motcua: one-stop (một cửa) dossier logs -> warehouse -> the annual CCHC report.
 
     Typical use: `motcua sample --out var/sample` then
     `motcua run --source var/sample --warehouse duckdb:///var/warehouse.duckdb`.
     """
+    configure_logging(log_level, log_format)
+
+
+def configure_logging(level: str | None, fmt: str) -> None:
+    """Through Prefect's own logging settings (read when Prefect is first imported, which
+    the commands do after this): the level of Prefect's and motcua's loggers, and Prefect's
+    JSON formatter on the console handler for ``json``."""
+    import logging
+
+    if level:
+        os.environ["PREFECT_LOGGING_LEVEL"] = level.upper()
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = level.upper()  # other libraries' lines too
+        logging.getLogger("motcua").setLevel(level.upper())  # flows/ keeps a level set (its default: INFO)
+    if fmt == "json":
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_FORMATTER"] = "json"
