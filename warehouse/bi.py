@@ -40,6 +40,15 @@ SNAPSHOT_FILE = "motcua_bi.duckdb"
 """Name of the snapshot database inside the snapshot folder."""
 PARQUET_LINK = "parquet"
 """Name of the Parquet folder (a symbolic link to the current version) inside it."""
+# DuckDB 2.0 writes new files in its v2.0.0 storage format by default, which no DuckDB 1.x
+# opens ("Trying to read a database file with version number 69, but we can only read
+# versions between 64 and 68"), and BI drivers often bundle a DuckDB 1.x. The snapshot is
+# therefore written in storage version v1.0.0, the format of DuckDB 1.0, which later
+# releases read too (DuckDB reads files of older storage versions);
+# tests/warehouse/test_bi_snapshot_compat.py opens it with DuckDB 1.5.6. Raise it only
+# when every BI tool in use reads the newer format.
+SNAPSHOT_STORAGE_VERSION = "v1.0.0"
+"""DuckDB storage version of the snapshot file (``ATTACH ... (STORAGE_VERSION ...)``)."""
 
 DUCKDB_HAS_NO_ROLES = (
     "DuckDB has no roles or grants: whoever can read the warehouse file can read every table, "
@@ -196,8 +205,13 @@ def _write_duckdb(path: Path, tables: dict[str, pa.Table], info: dict[str, objec
     import duckdb
 
     relations = bi_relations()
-    con = duckdb.connect(str(path))
+    # an in-memory connection attaching the file: ATTACH is where DuckDB takes the storage
+    # version a new file is written in; USE makes it the default catalog for what follows
+    con = duckdb.connect()
     try:
+        con.execute(f"ATTACH {_sql_literal(str(path))} AS motcua_bi "
+                    f"(STORAGE_VERSION {_sql_literal(SNAPSHOT_STORAGE_VERSION)})")
+        con.execute("USE motcua_bi")
         for name in ("mart", "core"):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {name}")
         for name, data in tables.items():
@@ -222,6 +236,8 @@ def _write_duckdb(path: Path, tables: dict[str, pa.Table], info: dict[str, objec
         con.execute("COMMENT ON TABLE main.snapshot_info IS "
                     "'Thông tin bản sao: when this read-only BI snapshot was made, from which run.'")
         con.execute("CHECKPOINT")
+        con.execute("USE memory")
+        con.execute("DETACH motcua_bi")
     finally:
         con.close()
 
