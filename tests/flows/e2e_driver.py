@@ -51,6 +51,23 @@ def stop(proc: subprocess.Popen | None) -> None:
         pass
 
 
+def wait_healthy(api: str, proc: subprocess.Popen, timeout: float) -> bool:
+    """True once the Prefect server at ``api`` answers its health check; False when
+    ``proc`` (the server) ended or ``timeout`` seconds passed first."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+
+
 def tail(path: Path) -> str:
     return path.read_text(errors="replace")[-3000:] if path.exists() else ""
 
@@ -78,18 +95,8 @@ def main(workdir: Path, source: str, out: Path) -> int:
             server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
                                        "--port", str(port)], cwd=workdir, stdout=fh, stderr=subprocess.STDOUT,
                                       start_new_session=True)
-        import httpx
-
-        deadline = time.monotonic() + 240
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Prefect server did not start:\n{tail(logs['server'])}")
-            time.sleep(0.5)
+        if not wait_healthy(api, server, 240):
+            raise RuntimeError(f"the Prefect server did not start:\n{tail(logs['server'])}")
         step("server up")
 
         from click.testing import CliRunner

@@ -1,6 +1,6 @@
-"""A run killed (SIGKILL) in the middle of publishing the marts: the marts still show the
-previous complete state, and the next run finishes the work, ending with the marts of
-a clean run.
+"""A run killed (SIGKILL) in the middle of publishing the marts, or before the stale
+mark, the core load or the marts' build: the marts still show the previous complete
+state, and the next run finishes the work, ending with the marts of a clean run.
 
 The killed run is a real ``motcua nightly`` subprocess, paused inside the publish
 transaction (after the old partitions were deleted) by the test hook
@@ -42,6 +42,24 @@ def _wait_for(path, proc: subprocess.Popen, timeout: float) -> None:
         time.sleep(0.1)
 
 
+def _kill_nightly_at(stage: str, prefect_api: str, url: str, data, bundle, tmp_path) -> None:  # noqa: ANN001
+    """A ``motcua nightly`` subprocess paused at ``stage`` by the test hook, then SIGKILLed."""
+    paused = tmp_path / "paused"
+    env = subprocess_env(prefect_api, MOTCUA_TEST_PAUSE_AT=stage, MOTCUA_TEST_PAUSE_FILE=str(paused),
+                         MOTCUA_WRITE_LIMIT="off")
+    proc = subprocess.Popen(
+        motcua_command("nightly", "--source", str(bundle), "--warehouse", url, "--data-dir", str(data),
+                       "--no-progress"),
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        _wait_for(paused, proc, timeout=240)
+        assert paused.read_text(encoding="utf-8") == stage
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+
 @pytest.mark.slow
 def test_sigkill_during_publish_then_the_next_run_heals(bundles, clean_marts, prefect_api, tmp_path):
     url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
@@ -49,19 +67,7 @@ def test_sigkill_during_publish_then_the_next_run_heals(bundles, clean_marts, pr
     run_stages(url, data, bundles["old"])  # the previous complete state
     before = read_marts(url)
 
-    paused = tmp_path / "paused"
-    env = subprocess_env(prefect_api, MOTCUA_TEST_PAUSE_AT="publish", MOTCUA_TEST_PAUSE_FILE=str(paused),
-                         MOTCUA_WRITE_LIMIT="off")
-    proc = subprocess.Popen(
-        motcua_command("nightly", "--source", str(bundles["new"]), "--warehouse", url, "--data-dir", str(data),
-                       "--no-progress"),
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        _wait_for(paused, proc, timeout=240)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    _kill_nightly_at("publish", prefect_api, url, data, bundles["new"], tmp_path)
 
     # the publish transaction never committed: the previous marts, whole
     assert_same_marts(read_marts(url), before)
@@ -92,3 +98,24 @@ def test_sigkill_during_publish_then_the_next_run_heals(bundles, clean_marts, pr
     summary = artifacts["motcua-nightly-summary"].data
     assert "on_time_rate" in summary and "Headline indicators, 2020" in summary
     assert not any(f"E{i}" in summary for i in range(1, 9))  # no dossier appears in it
+
+
+# kill -9 in the other stages of the write section (before the stale mark, before the core
+# load, before the marts are built; mid-extract: tests/sources/test_same_marts_every_source.py):
+# the marts published before stay whole, the next nightly ends with a clean run's marts.
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["mark_marts_stale", "load_core", "build_marts"])
+def test_sigkill_in_a_stage_then_the_next_run_heals(stage, bundles, clean_marts, prefect_api, tmp_path):
+    url = f"duckdb:///{tmp_path / 'wh.duckdb'}"
+    data = tmp_path / "var"
+    run_stages(url, data, bundles["old"])
+    before = read_marts(url)
+    _kill_nightly_at(stage, prefect_api, url, data, bundles["new"], tmp_path)
+    assert_same_marts(read_marts(url), before)  # nothing of the killed run is published
+
+    from flows.nightly import nightly
+
+    nightly(source=str(bundles["new"]), warehouse=url, data_dir=str(data))
+    assert_same_marts(read_marts(url), clean_marts)
+    assert_no_duplicates(url)
+    assert MARTS_STALE not in set(read_runs(url)["status"])

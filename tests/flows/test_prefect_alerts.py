@@ -15,8 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +25,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from e2e_driver import free_port, stop, wait_healthy
 
 from motcua.commands import setup_prefect as sp
 
@@ -108,12 +107,6 @@ def test_a_bad_deadline_is_refused_before_the_server_is_asked():
 
 
 # --------------------------------------------------------------------------- the real server
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _drain_queue_services() -> None:
     """Deliver and close Prefect's process-wide event and log workers while this test's
     server still runs. They are memoised without the API URL: left alone, they keep this
@@ -127,19 +120,6 @@ def _drain_queue_services() -> None:
         worker.drain_all(timeout=60)
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-    except ProcessLookupError:
-        pass
-
-
 def _unavailable(message: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message} (CI=true: failing instead of skipping)", pytrace=False)
@@ -150,10 +130,9 @@ def _unavailable(message: str) -> None:
 def prefect_server(tmp_path_factory: pytest.TempPathFactory):
     """A real ``prefect server start`` on a free port, with its own PREFECT_HOME (the
     triggers and actions services run in it, as they do by default); yields its API URL."""
-    import httpx
 
     home = tmp_path_factory.mktemp("alerts-prefect")
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(PREFECT_HOME=str(home / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
@@ -167,20 +146,12 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory):
         except OSError as exc:
             _unavailable(f"PREFECT SERVER COULD NOT BE STARTED ({exc}); the alert tests need one")
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                _unavailable("PREFECT SERVER DID NOT START in 180 s; the alert tests need one:\n"
-                             + log_path.read_text(errors="replace")[-3000:])
-            time.sleep(0.5)
+        if not wait_healthy(api, proc, 180):
+            _unavailable("PREFECT SERVER DID NOT START in 180 s; the alert tests need one:\n"
+                         + log_path.read_text(errors="replace")[-3000:])
         yield api
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 class _Webhook:
