@@ -1,31 +1,38 @@
-"""The report's charts as inline SVG strings, drawn in Python (no JavaScript, no library).
+"""The report's charts: Vega-Altair specifications rendered offline to inline SVG.
 
-Each chart is one ``<svg>`` with ``role="img"``, an ``aria-label``, a ``<title>`` and a
-``<desc>``, and a ``data-chart`` attribute:
+Each chart is built from the frames of :class:`~motcua.report.model.ReportTables` as a
+Vega-Lite specification (:mod:`altair`), rendered to SVG by :mod:`vl_convert` (Vega in an
+embedded engine: no browser, no network, no script in the output) and made an HTML5
+inline ``<svg>`` with ``class="chart"``, ``data-chart``, ``role="img"``, an
+``aria-label``, a ``<title>`` and a ``<desc>`` (the chart's figures in words):
 
 * ``monthly-intake`` – dossiers received per month, online and in person/postal, stacked;
 * ``ontime-rate`` – share resolved on time, by field and by procedure (horizontal bars);
 * ``open-by-agency`` – dossiers still open at period end per agency, not yet due / overdue;
 * ``processing-days`` – histogram of working days from intake to resolution.
 
-All text is escaped. The SVG has no ``xmlns`` (HTML5 inline SVG needs none), so the
-page holds no address other than the data's own.
+Axis ticks, layout and text measurement are Vega's. The SVG keeps no ``xmlns`` (HTML5
+inline SVG needs none), so the page holds no address other than the data's own, and its
+text is in the system's sans-serif font (nothing is fetched). Same tables, same bytes.
 """
 
 from __future__ import annotations
 
-import html
 import math
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import altair as alt
 import pandas as pd
+import vl_convert as vlc
 
 from motcua.report.layout import fmt_date
 from motcua.report.model import ReportTables
 from motcua.report.paragraph import fmt_int, fmt_pct
 
-WIDTH = 1200
-FONT_PX = 12
-CHAR_PX = 7.0  # average width of a character at 12 px (DejaVu Sans is wide)
 C_ONLINE = "#2563a8"
 C_OFFLINE = "#9fb3c8"
 C_ONTIME = "#2e7d4f"
@@ -33,21 +40,53 @@ C_TRACK = "#e8edf2"
 C_NOT_DUE = "#5b8fd1"
 C_OVERDUE = "#c0392b"
 C_HIST = "#5a7ea6"
-C_GRID = "#d5dbe1"
 C_TEXT = "#1f2933"
 C_MUTED = "#66727f"
 
+WIDTH = 1080  # width of a chart's plotting area in px (the page scales the SVG to fit)
+LABEL_W = 380  # room for the labels of the horizontal bar charts, px
+
 CHART_IDS = ("monthly-intake", "ontime-rate", "open-by-agency", "processing-days")
 
+#: Numbers the Vietnamese way in axis labels: 1.234 and 7,5.
+VI_FORMAT_LOCALE: dict[str, Any] = {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " ₫"]}
 
-def esc(s: object) -> str:
-    """Escape text for HTML/SVG content and attribute values."""
-    return html.escape(str(s), quote=True)
+#: Fonts of the charts' text: Vega measures labels with the first one installed where the
+#: report is rendered, the browser draws them with the first one installed where it is read;
+#: DejaVu Sans (on most Linux servers) and Verdana are wide, so labels measured with them fit.
+FONT = "DejaVu Sans, Verdana, Segoe UI, Arial, sans-serif"
+
+#: The look shared by every chart (Vega-Lite ``config``).
+CONFIG: dict[str, Any] = {
+    "font": FONT,
+    "padding": {"left": 5, "top": 5, "right": 40, "bottom": 5},
+    "view": {"stroke": None},
+    "title": {"anchor": "start", "fontSize": 15, "color": C_TEXT, "subtitleColor": C_MUTED,
+              "subtitleFontSize": 12, "offset": 10},
+    "axis": {"labelFontSize": 11, "titleFontSize": 12, "labelColor": C_MUTED, "titleColor": C_MUTED,
+             "titleFontWeight": "normal", "gridColor": "#d5dbe1", "domainColor": C_MUTED},
+    "legend": {"labelFontSize": 12, "labelColor": C_TEXT, "orient": "top", "title": None,
+               "labelLimit": 400},
+    "header": {"labelFontSize": 13},
+}
+
+#: Characters that XML (hence SVG) cannot hold: C0 controls but tab and newlines, lone
+#: surrogates, U+FFFE/U+FFFF. Names from the source may carry them (a NUL in a procedure
+#: code); vl-convert aborts the whole process on a NUL, so they never reach it.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+XLINK_NS = "{http://www.w3.org/1999/xlink}"
 
 
-def fnum(x: float) -> str:
-    """A coordinate: at most one decimal."""
-    return f"{x:.1f}".rstrip("0").rstrip(".")
+@dataclass(frozen=True)
+class ChartSpec:
+    """One chart before rendering: its id, accessible title and description, and spec."""
+
+    chart_id: str
+    title: str
+    desc: str
+    spec: dict[str, Any]
 
 
 def fdec(x: float) -> str:
@@ -57,70 +96,57 @@ def fdec(x: float) -> str:
     return f"{x:.1f}".replace(".", ",")
 
 
-def truncate(s: str, max_chars: int) -> str:
-    """``s`` cut to ``max_chars`` characters with an ellipsis."""
-    s = " ".join(str(s).split())
-    return s if len(s) <= max_chars else s[: max(1, max_chars - 1)].rstrip() + "…"
-
-
-def nice_ticks(vmax: float, target: int = 5) -> list[float]:
-    """0, step, 2·step … up to a round maximum ≥ ``vmax`` (integer steps for counts)."""
-    if vmax <= 0:
-        return [0, 1]
-    raw = vmax / target
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    step = max(1, round(step)) if step >= 1 else 1
-    top = math.ceil(vmax / step) * step
-    return [i * step for i in range(int(round(top / step)) + 1)]
-
-
-def _open(chart: str, title: str, desc: str, height: float) -> list[str]:
-    cid = f"chart-{chart}"
-    return [
-        f'<svg class="chart" data-chart="{esc(chart)}" role="img" aria-label="{esc(title)}" '
-        f'aria-labelledby="{cid}-title {cid}-desc" viewBox="0 0 {WIDTH} {fnum(height)}" '
-        f'width="{WIDTH}" height="{fnum(height)}" preserveAspectRatio="xMinYMin meet">',
-        f'<title id="{cid}-title">{esc(title)}</title>',
-        f'<desc id="{cid}-desc">{esc(desc)}</desc>',
-        f'<text x="0" y="18" class="chart-title" font-size="15" font-weight="bold" fill="{C_TEXT}">'
-        f"{esc(title)}</text>",
-    ]
-
-
-def _text(x: float, y: float, s: str, anchor: str = "start", fill: str = C_TEXT, size: int = FONT_PX,
-          weight: str | None = None) -> str:
-    w = f' font-weight="{weight}"' if weight else ""
-    return (f'<text x="{fnum(x)}" y="{fnum(y)}" text-anchor="{anchor}" font-size="{size}" '
-            f'fill="{fill}"{w}>{esc(s)}</text>')
-
-
-def _rect(x: float, y: float, w: float, h: float, fill: str, tip: str | None = None) -> str:
-    r = (f'<rect x="{fnum(x)}" y="{fnum(y)}" width="{fnum(max(w, 0))}" height="{fnum(max(h, 0))}" '
-         f'fill="{fill}"')
-    return f"{r}><title>{esc(tip)}</title></rect>" if tip else f"{r}/>"
-
-
-def _legend(x: float, y: float, items: list[tuple[str, str]]) -> list[str]:
-    out = []
-    for color, label in items:
-        out.append(_rect(x, y - 10, 12, 12, color))
-        out.append(_text(x + 17, y, label))
-        x += 17 + len(label) * CHAR_PX + 22
-    return out
-
-
-def _empty(out: list[str], y: float, msg: str) -> list[str]:
-    out.append(_text(WIDTH / 2, y, msg, anchor="middle", fill=C_MUTED, size=13))
-    out.append("</svg>")
-    return out
-
-
 def _count(v: object) -> int:
     return 0 if v is None or pd.isna(v) else int(v)
 
 
-def monthly_intake_chart(t: ReportTables) -> str:
+def _text(v: object) -> str:
+    return "" if v is None or pd.isna(v) else str(v)
+
+
+def _data(rows: list[dict[str, Any]]) -> alt.Data:
+    """Inline data (no file, no URL); an empty list is a valid empty data set."""
+    return alt.Data(values=rows)
+
+
+def _message(text: str) -> alt.Chart:
+    """A centred grey note over the plotting area ("no data")."""
+    return alt.Chart(_data([{"m": text}])).mark_text(
+        fontSize=13, color=C_MUTED, x={"expr": "width / 2"}, y={"expr": "height / 2"},
+    ).encode(text="m:N")
+
+
+def _count_axis(vmax: int, **kwargs: Any) -> alt.Axis:
+    """An axis of whole counts up to ``vmax``: no tick between two integers (Vega is asked
+    for at most ``vmax`` ticks) and numbers the Vietnamese way."""
+    return alt.Axis(format=",d", tickCount=max(1, min(8, vmax)), **kwargs)
+
+
+def _unique(labels: list[str]) -> list[str]:
+    """Labels made distinct ("A", "A (2)") so that each row keeps its own bar."""
+    seen: dict[str, int] = {}
+    out = []
+    for lab in labels:
+        seen[lab] = seen.get(lab, 0) + 1
+        out.append(lab if seen[lab] == 1 else f"{lab} ({seen[lab]})")
+    return out
+
+
+def _spec(chart: alt.TopLevelMixin, title: str, subtitle: str | None = None) -> dict[str, Any]:
+    """The Vega-Lite dict of ``chart`` with its visible title and the shared config."""
+    params: dict[str, Any] = {"text": title}
+    if subtitle:
+        params["subtitle"] = subtitle
+    spec = chart.properties(title=alt.TitleParams(**params)).to_dict()
+    spec["config"] = CONFIG
+    spec.pop("$schema", None)
+    return spec
+
+
+# --- the four charts -------------------------------------------------------------------------------
+
+
+def monthly_intake_spec(t: ReportTables) -> ChartSpec:
     """Stacked bars: new dossiers per month, online below, in person/postal above."""
     df = t.frame("monthly_intake")
     on = dict.fromkeys(range(1, 13), 0)
@@ -134,39 +160,31 @@ def monthly_intake_chart(t: ReportTables) -> str:
     desc = (f"Biểu đồ cột chồng: {fmt_int(total_on)} hồ sơ trực tuyến và {fmt_int(total_off)} hồ sơ "
             "trực tiếp, qua bưu chính, theo từng tháng. "
             + "; ".join(f"tháng {m}: {on[m]} trực tuyến, {off[m]} trực tiếp" for m in range(1, 13)))
-    height = 340
-    left, right, top, bottom = 60, 16, 58, 40
-    out = _open("monthly-intake", title, desc, height)
-    out += _legend(left, 40, [(C_ONLINE, "Trực tuyến"), (C_OFFLINE, "Trực tiếp, qua bưu chính công ích")])
-    ph = height - top - bottom
-    pw = WIDTH - left - right
+    online, offline = "Trực tuyến", "Trực tiếp, qua bưu chính công ích"
+    months = [f"Tháng {m}" for m in range(1, 13)]
+    rows = [{"thang": months[m - 1], "kenh": kenh, "thu_tu": i, "so_ho_so": n[m]}
+            for m in range(1, 13) for i, (kenh, n) in enumerate(((online, on), (offline, off)))]
+    totals = [{"thang": months[m - 1], "tong": on[m] + off[m], "nhan": fmt_int(on[m] + off[m])}
+              for m in range(1, 13) if on[m] + off[m]]
     vmax = max(on[m] + off[m] for m in range(1, 13))
-    ticks = nice_ticks(vmax)
-    scale = ph / ticks[-1]
-    base = top + ph
-    for tv in ticks:
-        y = base - tv * scale
-        out.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{fnum(y)}" y2="{fnum(y)}" stroke="{C_GRID}"/>')
-        out.append(_text(left - 6, y + 4, fmt_int(tv), anchor="end", fill=C_MUTED))
-    band = pw / 12
-    bw = band * 0.62
-    for m in range(1, 13):
-        x = left + (m - 1) * band + (band - bw) / 2
-        h_on, h_off = on[m] * scale, off[m] * scale
-        tip = f"Tháng {m}: {fmt_int(on[m])} trực tuyến, {fmt_int(off[m])} trực tiếp/bưu chính"
-        out.append(f'<g class="bar" data-month="{m}">')
-        out.append(_rect(x, base - h_on, bw, h_on, C_ONLINE, tip))
-        out.append(_rect(x, base - h_on - h_off, bw, h_off, C_OFFLINE, tip))
-        out.append("</g>")
-        if on[m] + off[m]:
-            out.append(_text(x + bw / 2, base - h_on - h_off - 4, fmt_int(on[m] + off[m]), anchor="middle",
-                             size=11))
-        out.append(_text(x + bw / 2, base + 18, f"Tháng {m}", anchor="middle", fill=C_MUTED, size=11))
-    out.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{base}" y2="{base}" stroke="{C_MUTED}"/>')
-    if vmax == 0:
-        return "\n".join(_empty(out, top + ph / 2, "Không có hồ sơ tiếp nhận trong kỳ"))
-    out.append("</svg>")
-    return "\n".join(out)
+    x = alt.X("thang:N", sort=months, title=None, axis=alt.Axis(labelAngle=0, labelFontSize=11))
+    y_scale = alt.Scale(domain=[0, 1]) if vmax == 0 else alt.Scale()
+    bars = alt.Chart(_data(rows)).mark_bar(width={"band": 0.62}).encode(
+        x=x,
+        y=alt.Y("so_ho_so:Q", stack="zero", title="Số hồ sơ", scale=y_scale,
+                axis=_count_axis(vmax)),
+        color=alt.Color("kenh:N", scale=alt.Scale(domain=[online, offline], range=[C_ONLINE, C_OFFLINE])),
+        order=alt.Order("thu_tu:Q"),
+    )
+    layers: list[alt.Chart] = [bars]
+    if totals:
+        layers.append(alt.Chart(_data(totals)).mark_text(dy=-4, baseline="bottom", fontSize=11,
+                                                         color=C_TEXT).encode(
+            x=x, y=alt.Y("tong:Q"), text="nhan:N"))
+    else:
+        layers.append(_message("Không có hồ sơ tiếp nhận trong kỳ"))
+    chart = alt.layer(*layers).properties(width=WIDTH, height=240)
+    return ChartSpec("monthly-intake", title, desc, _spec(chart, title))
 
 
 def _rate_rows(labels: list[str], ontime: list[int], total: list[int]) -> list[tuple[str, int, int]]:
@@ -175,105 +193,90 @@ def _rate_rows(labels: list[str], ontime: list[int], total: list[int]) -> list[t
     return sorted(rows, key=lambda r: (r[2] == 0, (r[1] / r[2]) if r[2] else 0, r[0]))
 
 
-def ontime_chart(t: ReportTables) -> str:
+def _rate_panel(heading: str, rows: list[tuple[str, int, int]]) -> alt.LayerChart | alt.Chart:
+    """One panel of the on-time chart: a grey track, the on-time share and its figures."""
+    width = WIDTH - LABEL_W - 150
+    if not rows:
+        return _message("Không có dữ liệu").properties(title=heading, width=width, height=24)
+    labels = _unique([lab for lab, _, _ in rows])
+    data = [{"nhan": lab, "ty_le": (a / b) if b else 0.0, "du": 1.0,
+             "so_lieu": f"{fmt_pct(a, b)} ({fmt_int(a)}/{fmt_int(b)})" if b else "chưa có hồ sơ giải quyết"}
+            for lab, (_, a, b) in zip(labels, rows, strict=True)]
+    y = alt.Y("nhan:N", sort=labels, title=None,
+              axis=alt.Axis(labelLimit=LABEL_W - 10, minExtent=LABEL_W, maxExtent=LABEL_W, labelFontSize=12,
+                            labelColor=C_TEXT, ticks=False, domain=False))
+    x_scale = alt.Scale(domain=[0, 1], nice=False)
+    base = alt.Chart(_data(data))
+    track = base.mark_bar(color=C_TRACK, height={"band": 0.7}).encode(
+        x=alt.X("du:Q", scale=x_scale, title=None,
+                axis=alt.Axis(format="~%", values=[0, 0.25, 0.5, 0.75, 1], orient="top", grid=True)),
+        y=y)
+    share = base.mark_bar(color=C_ONTIME, height={"band": 0.7}).encode(x="ty_le:Q", y=y)
+    figures = base.mark_text(align="left", dx=8, fontSize=12, color=C_TEXT).encode(
+        x="du:Q", y=y, text="so_lieu:N")
+    return alt.layer(track, share, figures).properties(
+        title=alt.TitleParams(heading, fontSize=13, color=C_TEXT, anchor="start"),
+        width=width, height=alt.Step(24))
+
+
+def ontime_spec(t: ReportTables) -> ChartSpec:
     """Horizontal bars: share resolved on time, per field then per procedure."""
     fld = t.frame("ontime_by_field")
     prc = t.frame("ontime_by_procedure")
-    f_rows = _rate_rows([str(x) if x is not None and not pd.isna(x) else "(chưa xác định)"
-                         for x in fld["field_name"]],
+    f_rows = _rate_rows([_text(x) or "(chưa xác định)" for x in fld["field_name"]],
                         [_count(v) for v in fld["resolved_on_time"]], [_count(v) for v in fld["resolved_total"]])
-    p_labels = []
-    for code, name in zip(prc["procedure_code"], prc["procedure_name"], strict=True):
-        code = "" if code is None or pd.isna(code) else str(code)
-        name = "" if name is None or pd.isna(name) else str(name)
-        p_labels.append(f"{code} {name}".strip() or "(chưa xác định)")
+    p_labels = [f"{_text(code)} {_text(name)}".strip() or "(chưa xác định)"
+                for code, name in zip(prc["procedure_code"], prc["procedure_name"], strict=True)]
     p_rows = _rate_rows(p_labels, [_count(v) for v in prc["resolved_on_time"]],
                         [_count(v) for v in prc["resolved_total"]])
     title = "Tỷ lệ hồ sơ giải quyết đúng hạn theo lĩnh vực và theo thủ tục hành chính"
     desc = "Biểu đồ thanh ngang. " + "; ".join(
         f"{lab}: {fmt_pct(a, b)} ({a}/{b})" for lab, a, b in f_rows + p_rows)
-    row_h, label_w, value_w = 24, 390, 150
-    panel_head = 44
-    height = 34 + 2 * panel_head + row_h * (max(len(f_rows), 1) + max(len(p_rows), 1)) + 20
-    out = _open("ontime-rate", title, desc, height)
-    x0 = label_w
-    bw = WIDTH - label_w - value_w
-    y = 34
-    for heading, rows in (("Theo lĩnh vực", f_rows), ("Theo thủ tục hành chính", p_rows)):
-        y += 20
-        out.append(_text(0, y, heading, weight="bold", size=13))
-        for pct in (0, 25, 50, 75, 100):
-            gx = x0 + bw * pct / 100
-            out.append(_text(gx, y, f"{pct}%", anchor="middle", fill=C_MUTED, size=10))
-        y += panel_head - 20
-        top = y
-        if not rows:
-            out.append(_text(x0, y + 16, "Không có dữ liệu", fill=C_MUTED))
-            y += row_h
-        for lab, a, b in rows:
-            cy = y + row_h / 2
-            out.append(f'<g class="bar"><title>{esc(f"{lab}: {fmt_pct(a, b)} ({a}/{b})")}</title>')
-            out.append(_text(x0 - 8, cy + 4, truncate(lab, int((label_w - 12) / CHAR_PX)), anchor="end"))
-            out.append(_rect(x0, y + 4, bw, row_h - 8, C_TRACK))
-            if b:
-                out.append(_rect(x0, y + 4, bw * a / b, row_h - 8, C_ONTIME))
-                out.append(_text(x0 + bw + 8, cy + 4, f"{fmt_pct(a, b)} ({fmt_int(a)}/{fmt_int(b)})"))
-            else:
-                out.append(_text(x0 + bw + 8, cy + 4, "chưa có hồ sơ giải quyết", fill=C_MUTED, size=11))
-            out.append("</g>")
-            y += row_h
-        for pct in (0, 25, 50, 75, 100):
-            gx = x0 + bw * pct / 100
-            out.append(f'<line x1="{fnum(gx)}" x2="{fnum(gx)}" y1="{fnum(top)}" y2="{fnum(y)}" '
-                       f'stroke="#ffffff" stroke-width="1" opacity="0.7"/>')
-    out.append("</svg>")
-    return "\n".join(out)
+    chart = alt.vconcat(_rate_panel("Theo lĩnh vực", f_rows), _rate_panel("Theo thủ tục hành chính", p_rows),
+                        spacing=24)
+    return ChartSpec("ontime-rate", title, desc, _spec(chart, title))
 
 
-def open_by_agency_chart(t: ReportTables) -> str:
+def open_by_agency_spec(t: ReportTables) -> ChartSpec:
     """Horizontal stacked bars: dossiers open at period end per agency, not due / overdue."""
     df = t.frame("open_by_agency")
     rows = []
     for code, name, nd, od in zip(df["agency_code"], df["agency_name"], df["pending_not_due"],
                                   df["pending_overdue"], strict=True):
-        label = name if name is not None and not pd.isna(name) else (code if code is not None and not pd.isna(code)
-                                                                     else "(chưa xác định)")
-        rows.append((str(label), _count(nd), _count(od)))
+        rows.append((_text(name) or _text(code) or "(chưa xác định)", _count(nd), _count(od)))
     rows.sort(key=lambda r: (-r[2], -(r[1] + r[2]), r[0]))
     end = fmt_date(t.period_end)
     title = f"Hồ sơ đang giải quyết và quá hạn theo cơ quan, đơn vị tại ngày {end}"
     desc = "Biểu đồ thanh ngang chồng. " + "; ".join(
         f"{lab}: {nd} chưa đến hạn, {od} quá hạn" for lab, nd, od in rows)
-    row_h, label_w, value_w, top = 26, 330, 170, 66
-    height = top + row_h * max(len(rows), 1) + 34
-    out = _open("open-by-agency", title, desc, height)
-    out += _legend(label_w, 42, [(C_NOT_DUE, "Chưa đến hạn"), (C_OVERDUE, "Quá hạn")])
-    bw = WIDTH - label_w - value_w
     vmax = max((nd + od for _, nd, od in rows), default=0)
-    ticks = nice_ticks(vmax)
-    scale = bw / ticks[-1]
-    y_end = top + row_h * max(len(rows), 1)
-    for tv in ticks:
-        gx = label_w + tv * scale
-        out.append(f'<line x1="{fnum(gx)}" x2="{fnum(gx)}" y1="{top}" y2="{fnum(y_end)}" stroke="{C_GRID}"/>')
-        out.append(_text(gx, y_end + 16, fmt_int(tv), anchor="middle", fill=C_MUTED, size=10))
-    if not rows or vmax == 0:
-        return "\n".join(_empty(out, top + 16, "Không có hồ sơ đang giải quyết tại thời điểm cuối kỳ"))
-    y = top
-    for lab, nd, od in rows:
-        cy = y + row_h / 2
-        tip = f"{lab}: {fmt_int(nd + od)} đang giải quyết ({fmt_int(nd)} chưa đến hạn, {fmt_int(od)} quá hạn)"
-        out.append(f'<g class="bar"><title>{esc(tip)}</title>')
-        out.append(_text(label_w - 8, cy + 4, truncate(lab, int((label_w - 12) / CHAR_PX)), anchor="end"))
-        out.append(_rect(label_w, y + 4, nd * scale, row_h - 8, C_NOT_DUE))
-        out.append(_rect(label_w + nd * scale, y + 4, od * scale, row_h - 8, C_OVERDUE))
-        value = f"{fmt_int(nd + od)}" + (f" ({fmt_int(od)} quá hạn)" if od else "")
-        out.append(_text(label_w + (nd + od) * scale + 6, cy + 4, value,
-                         fill=C_OVERDUE if od else C_TEXT))
-        out.append("</g>")
-        y += row_h
-    out.append("</svg>")
-    return "\n".join(out)
+    not_due, overdue = "Chưa đến hạn", "Quá hạn"
+    width = WIDTH - LABEL_W - 170
+    if vmax == 0:
+        chart = _message("Không có hồ sơ đang giải quyết tại thời điểm cuối kỳ").properties(width=WIDTH, height=60)
+        return ChartSpec("open-by-agency", title, desc, _spec(chart, title))
+    labels = _unique([lab for lab, _, _ in rows])
+    parts = [{"nhan": lab, "tinh_trang": status, "thu_tu": i, "so_ho_so": n}
+             for lab, (_, nd, od) in zip(labels, rows, strict=True)
+             for i, (status, n) in enumerate(((not_due, nd), (overdue, od)))]
+    totals = [{"nhan": lab, "tong": nd + od, "mau": C_OVERDUE if od else C_TEXT,
+               "so_lieu": fmt_int(nd + od) + (f" ({fmt_int(od)} quá hạn)" if od else "")}
+              for lab, (_, nd, od) in zip(labels, rows, strict=True)]
+    y = alt.Y("nhan:N", sort=labels, title=None,
+              axis=alt.Axis(labelLimit=LABEL_W - 10, minExtent=LABEL_W, maxExtent=LABEL_W, labelFontSize=12,
+                            labelColor=C_TEXT, ticks=False))
+    x_axis = _count_axis(vmax)
+    bars = alt.Chart(_data(parts)).mark_bar(height={"band": 0.7}).encode(
+        x=alt.X("so_ho_so:Q", stack="zero", title="Số hồ sơ", axis=x_axis),
+        y=y,
+        color=alt.Color("tinh_trang:N", scale=alt.Scale(domain=[not_due, overdue], range=[C_NOT_DUE, C_OVERDUE])),
+        order=alt.Order("thu_tu:Q"),
+    )
+    figures = alt.Chart(_data(totals)).mark_text(align="left", dx=6, fontSize=12).encode(
+        x=alt.X("tong:Q", title="Số hồ sơ", axis=x_axis), y=y, text="so_lieu:N",
+        fill=alt.Fill("mau:N", scale=None, legend=None))
+    chart = alt.layer(bars, figures).properties(width=width, height=alt.Step(26))
+    return ChartSpec("open-by-agency", title, desc, _spec(chart, title))
 
 
 def weighted_quantile(values: list[int], weights: list[int], q: float) -> float | None:
@@ -296,7 +299,7 @@ def weighted_quantile(values: list[int], weights: list[int], q: float) -> float 
     return at(lo) + (at(hi) - at(lo)) * (pos - lo)
 
 
-def processing_days_chart(t: ReportTables) -> str:
+def processing_days_spec(t: ReportTables) -> ChartSpec:
     """Histogram of working days from intake to resolution, with the median and the 90th percentile."""
     df = t.frame("processing_days")
     hist: dict[int, int] = {}
@@ -311,71 +314,124 @@ def processing_days_chart(t: ReportTables) -> str:
              if med is not None and p90 is not None else "không có hồ sơ")
     desc = (f"Biểu đồ tần suất: {fmt_int(total)} hồ sơ đã giải quyết; {stats}. "
             + "; ".join(f"{d} ngày: {n} hồ sơ" for d, n in sorted(hist.items())))
-    height = 330
-    left, right, top, bottom = 60, 16, 58, 46
-    out = _open("processing-days", title, desc, height)
-    ph, pw = height - top - bottom, WIDTH - left - right
-    base = top + ph
-    if total == 0:
-        return "\n".join(_empty(out, top + ph / 2, "Không có hồ sơ giải quyết trong kỳ"))
+    x_title = "Số ngày làm việc từ khi tiếp nhận đến khi giải quyết xong"
+    if total == 0 or med is None or p90 is None:
+        chart = _message("Không có hồ sơ giải quyết trong kỳ").properties(width=WIDTH, height=60)
+        return ChartSpec("processing-days", title, desc, _spec(chart, title))
     lo, hi = min(0, min(hist)), max(hist)
     span = hi - lo + 1
-    width = max(1, math.ceil(span / 40))  # bin width in days
+    width = max(1, math.ceil(span / 40))  # bin width in days: at most 40 bars
     bins: dict[int, int] = {}
     for d, n in hist.items():
         b = lo + ((d - lo) // width) * width
         bins[b] = bins.get(b, 0) + n
     nbins = math.ceil(span / width)
-    unit = pw / (nbins * width)  # pixels per day
-
-    def x_of(v: float) -> float:
-        return left + (v - lo + 0.5) * unit
-
-    vmax = max(bins.values())
-    ticks = nice_ticks(vmax)
-    scale = ph / ticks[-1]
-    for tv in ticks:
-        y = base - tv * scale
-        out.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{fnum(y)}" y2="{fnum(y)}" stroke="{C_GRID}"/>')
-        out.append(_text(left - 6, y + 4, fmt_int(tv), anchor="end", fill=C_MUTED))
-    label_every = max(1, math.ceil(nbins / 20))
-    for i in range(nbins):
-        b = lo + i * width
-        n = bins.get(b, 0)
-        x = left + i * width * unit
-        w = width * unit
-        rng = f"{b} ngày" if width == 1 else f"{b}–{b + width - 1} ngày"
-        if n:
-            out.append(_rect(x + 0.5, base - n * scale, w - 1, n * scale, C_HIST, f"{rng}: {fmt_int(n)} hồ sơ"))
-        if i % label_every == 0:
-            lab = str(b) if width == 1 else f"{b}–{b + width - 1}"
-            out.append(_text(x + w / 2, base + 16, lab, anchor="middle", fill=C_MUTED, size=11))
-    out.append(f'<line x1="{left}" x2="{WIDTH - right}" y1="{base}" y2="{base}" stroke="{C_MUTED}"/>')
-    out.append(_text(left + pw / 2, base + 36, "Số ngày làm việc từ khi tiếp nhận đến khi giải quyết xong",
-                     anchor="middle", fill=C_MUTED, size=11))
-    lines = [("Trung vị", med, "#1f2933", "6 3"), ("P90", p90, C_OVERDUE, "2 3")]
-    lx = left + 8
-    for label, v, color, dash in lines:
-        if v is None:
-            continue
-        x = x_of(v)
-        out.append(f'<line x1="{fnum(x)}" x2="{fnum(x)}" y1="{top - 4}" y2="{base}" stroke="{color}" '
-                   f'stroke-width="1.5" stroke-dasharray="{dash}"/>')
-        text = f"{label}: {fdec(v)} ngày"
-        out.append(f'<line x1="{fnum(lx)}" x2="{fnum(lx + 22)}" y1="36" y2="36" stroke="{color}" '
-                   f'stroke-width="1.5" stroke-dasharray="{dash}"/>')
-        out.append(_text(lx + 28, 40, text))
-        lx += 28 + len(text) * CHAR_PX + 24
-    out.append(_text(WIDTH - right, 40, f"Tổng số: {fmt_int(total)} hồ sơ", anchor="end", fill=C_MUTED))
-    out.append("</svg>")
-    return "\n".join(out)
+    bars = [{"tu": b - 0.5, "den": b + width - 0.5, "so_ho_so": n,
+             "khoang": f"{b} ngày" if width == 1 else f"{b}–{b + width - 1} ngày"}
+            for b, n in sorted(bins.items()) if n]
+    marks = [{"nhan": f"Trung vị: {fdec(med)} ngày", "ngay": med},
+             {"nhan": f"P90: {fdec(p90)} ngày", "ngay": p90}]
+    x_scale = alt.Scale(domain=[lo - 0.5, lo + nbins * width - 0.5], nice=False, zero=False)
+    hist_bars = alt.Chart(_data(bars)).mark_bar(color=C_HIST, stroke="white", strokeWidth=1).encode(
+        x=alt.X("tu:Q", scale=x_scale, title=x_title, axis=alt.Axis(format="d", tickCount=max(1, min(20, nbins * width)), grid=False)),
+        x2="den:Q",
+        y=alt.Y("so_ho_so:Q", title="Số hồ sơ", axis=_count_axis(max(bins.values()))),
+        y2=alt.datum(0),
+    )
+    rules = alt.Chart(_data(marks)).mark_rule(strokeWidth=1.5).encode(
+        x="ngay:Q",
+        color=alt.Color("nhan:N", scale=alt.Scale(domain=[m["nhan"] for m in marks], range=[C_TEXT, C_OVERDUE])),
+        strokeDash=alt.StrokeDash("nhan:N", scale=alt.Scale(domain=[m["nhan"] for m in marks],
+                                                            range=[[6, 3], [2, 3]])),
+    )
+    chart = alt.layer(hist_bars, rules).properties(width=WIDTH, height=220)
+    return ChartSpec("processing-days", title, desc,
+                     _spec(chart, title, subtitle=f"Tổng số: {fmt_int(total)} hồ sơ đã giải quyết"))
 
 
-def all_charts(t: ReportTables) -> dict[str, str]:
-    """The four charts by ``data-chart`` id."""
-    return {
-        "monthly-intake": monthly_intake_chart(t),
-        "ontime-rate": ontime_chart(t),
-        "open-by-agency": open_by_agency_chart(t),
-        "processing-days": processing_days_chart(t),
-    }
+def chart_specs(t: ReportTables) -> list[ChartSpec]:
+    """The four charts' specifications, in the page's order (:data:`CHART_IDS`)."""
+    return [monthly_intake_spec(t), ontime_spec(t), open_by_agency_spec(t), processing_days_spec(t)]
+
+
+# --- rendering ---------------------------------------------------------------------------------------
+
+
+def _vl_version() -> str | None:
+    """The Vega-Lite version Altair writes ("v6.4"), when vl-convert bundles it."""
+    major_minor = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    return f"v{major_minor}" if major_minor in vlc.get_vegalite_versions() else None
+
+
+def xml_text(s: str) -> str:
+    """``s`` with the characters XML cannot hold replaced by U+FFFD."""
+    return NOT_XML.sub("\ufffd", s)
+
+
+def _clean(node: Any) -> Any:
+    """A copy of a JSON-like spec with every string (keys too) made :func:`xml_text`."""
+    if isinstance(node, str):
+        return xml_text(node)
+    if isinstance(node, dict):
+        return {xml_text(str(k)): _clean(v) for k, v in node.items()}
+    if isinstance(node, list | tuple):
+        return [_clean(v) for v in node]
+    return node
+
+
+def render_svg(spec: dict[str, Any]) -> str:
+    """Vega-Lite ``spec`` as an SVG document, rendered offline (no data may be fetched)."""
+    return vlc.vegalite_to_svg(_clean(spec), vl_version=_vl_version(), allowed_base_urls=[],
+                               format_locale=VI_FORMAT_LOCALE)
+
+
+def inline_svg(svg: str, chart_id: str, title: str, desc: str) -> str:
+    """Vega's SVG document as an HTML5 inline ``<svg>`` with an accessible name.
+
+    The tree is rewritten (not the text): element names lose their namespace (no
+    ``xmlns`` in the page), the root gets ``class="chart"``, ``data-chart``,
+    ``role="img"``, ``aria-label`` and ``aria-labelledby`` pointing at a new ``<title>``
+    and ``<desc>``; every text is escaped by the serializer.
+    """
+    root = ET.fromstring(svg)
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.startswith(SVG_NS):
+            el.tag = el.tag[len(SVG_NS):]
+        for name in [k for k in el.attrib if k.startswith(XLINK_NS)]:
+            el.attrib[name[len(XLINK_NS):]] = el.attrib.pop(name)
+    cid = f"chart-{chart_id}"
+    attrs = {"class": "chart", "data-chart": chart_id, "role": "img", "aria-label": xml_text(title),
+             "aria-labelledby": f"{cid}-title {cid}-desc"}
+    for name in ("width", "height", "viewBox"):
+        if name in root.attrib:
+            attrs[name] = root.attrib[name]
+    attrs["preserveAspectRatio"] = "xMinYMin meet"
+    root.attrib.clear()
+    root.attrib.update(attrs)
+    title_el = ET.Element("title", {"id": f"{cid}-title"})
+    title_el.text = xml_text(title)
+    desc_el = ET.Element("desc", {"id": f"{cid}-desc"})
+    desc_el.text = xml_text(desc)
+    root.insert(0, desc_el)
+    root.insert(0, title_el)
+    return ET.tostring(root, encoding="unicode")
+
+
+@dataclass(frozen=True)
+class RenderedChart:
+    """A chart ready for the page: id, accessible title and its inline SVG markup."""
+
+    chart_id: str
+    title: str
+    svg: str
+
+
+def render_charts(specs: Sequence[ChartSpec]) -> list[RenderedChart]:
+    """Each spec rendered to inline SVG (one vl-convert engine, in this process)."""
+    return [RenderedChart(c.chart_id, c.title, inline_svg(render_svg(c.spec), c.chart_id, c.title, c.desc))
+            for c in specs]
+
+
+def all_charts(t: ReportTables) -> list[RenderedChart]:
+    """The four charts of ``t`` as inline SVG, in :data:`CHART_IDS` order."""
+    return render_charts(chart_specs(t))

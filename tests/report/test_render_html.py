@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import os
 import re
 import struct
@@ -11,7 +13,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from helpers.render import URL_1, URL_2
+from helpers.render import NAME_2, URL_1, URL_2, make_tables
+
+from motcua.report import write_report
 
 # --- HTML -------------------------------------------------------------------------------------
 
@@ -39,7 +43,11 @@ def test_html_self_contained(report: dict[str, Path]) -> None:
 def test_html_tables_and_escaping(report: dict[str, Path]) -> None:
     page = report["html"].read_text(encoding="utf-8")
     assert "<X-quang>" not in page
-    assert "Đăng ký công bố hợp chuẩn &quot;đặc biệt&quot; &lt;X-quang&gt; &amp; hợp quy" in page
+    # the name as it is, escaped by Jinja, in its cell of Biểu 1 and of Biểu 2
+    cell = ('<td class="text" data-col="procedure_name">'
+            "Đăng ký công bố hợp chuẩn &#34;đặc biệt&#34; &lt;X-quang&gt; &amp; hợp quy</td>")
+    assert page.count(cell) == 2
+    assert html.unescape(cell).endswith(f">{NAME_2}</td>")
     # the merged header of Biểu 2 and its totals row
     assert '<th scope="colgroup" colspan="3">Số hồ sơ nhận giải quyết</th>' in page
     assert '<th scope="colgroup" colspan="6">Kết quả giải quyết</th>' in page
@@ -127,6 +135,55 @@ def test_html_in_headless_chromium(report: dict[str, Path], tmp_path: Path) -> N
         "bieu1", "bieu2", "bieu3", "bieu4", "bieu06", "chiso"]
     assert re.findall(r'<svg [^>]*data-chart="([^"]+)"', page) == [
         "monthly-intake", "ontime-rate", "open-by-agency", "processing-days"]
-    assert page.count("<rect") > 20
+    # the charts' bars reach the DOM: 12 months x 2 channels, (3 fields + 3 procedures) x
+    # (track + share), 2 agencies x 2 states, 5 bins of days
+    svgs = dict(re.findall(r'<svg [^>]*data-chart="([^"]+)"(.*?)</svg>', page, flags=re.S))
+    bars = {chart: svg.count('aria-roledescription="bar"') for chart, svg in svgs.items()}
+    assert bars == {"monthly-intake": 24, "ontime-rate": 12, "open-by-agency": 4, "processing-days": 5}
+    for text in ("Tháng 12", "91,67% (11/12)", "2 (1 quá hạn)", "Trung vị: 3 ngày"):
+        assert text in page, text
     assert "Tổng cộng" in page and "Số hồ sơ nhận giải quyết" in page
     assert "Tiếp nhận 34 hồ sơ" in page
+
+
+# --- templates and autoescaping ------------------------------------------------------------------------
+
+HOSTILE = '<script>alert("x")</script> Cấp phép & <b>gia hạn</b>'
+
+
+def test_hostile_procedure_name_reaches_the_page_escaped(tmp_path: Path) -> None:
+    """Autoescaping is on: markup in a name from the source is text in the tables, the
+    charts' labels and their descriptions, never an element of the page."""
+    t = make_tables()
+    rename = {"2.000123": HOSTILE}
+    frames = {name: getattr(t, name).assign(procedure_name=[rename.get(c, n) for c, n in zip(
+        getattr(t, name)["procedure_code"], getattr(t, name)["procedure_name"], strict=True)])
+        for name in ("table1", "table2", "ontime_by_procedure")}
+    page = write_report(dataclasses.replace(t, **frames), tmp_path)["html"].read_text(encoding="utf-8")
+    assert "<script" not in page.lower() and "<b>" not in page
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; Cấp phép &amp; &lt;b&gt;gia hạn&lt;/b&gt;"
+    assert page.count(f'<td class="text" data-col="procedure_name">{escaped}</td>') == 2
+    chart = re.search(r'<svg [^>]*data-chart="ontime-rate".*?</svg>', page, flags=re.S).group(0)
+    assert "&lt;script&gt;" in chart and "&amp; &lt;b&gt;" in chart  # the chart's label and <desc>
+    desc = re.search(r'<desc id="chart-ontime-rate-desc">(.*?)</desc>', chart, flags=re.S).group(1)
+    assert f"2.000123 {HOSTILE}: 100% (17/17)" in html.unescape(desc)
+
+
+def test_templates_are_package_data_with_autoescaping() -> None:
+    """The page's templates load from the package (PackageLoader), escape by default,
+    and are shipped: pyproject's package-data patterns match every one of them."""
+    import fnmatch
+    import tomllib
+
+    from motcua.report.html import TEMPLATE, environment
+
+    env = environment()
+    names = env.list_templates()
+    assert TEMPLATE in names and "_table.html" in names
+    assert all(env.autoescape(n) for n in names)  # select_autoescape: on for .html
+    assert env.from_string("{{ x }}").render(x="<a&b>") == "&lt;a&amp;b&gt;"
+    root = Path(__file__).resolve().parents[2]
+    shipped = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["*"]
+    for name in names:
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in shipped), name
