@@ -2,7 +2,7 @@
 agency_code, procedure_code), run on the built mart before anything is published.
 
 Critical (the run stops): the grain key unique and not null; the period end matches
-its start (a calendar month or year); counts not negative; the identities and bounds of
+its start (a calendar month or year, a Decree 09 year); counts not negative; the identities and bounds of
 table 2 (:data:`transforms.report_tables.TABLE2`: (4)=(5)+(6) …, early <= on time) on
 every row, one check column each (``identity_4_eq_5_plus_6`` …, see
 :func:`identity_checks`); and "totals = sum of rows" across periods: the year row of each
@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from expectations.runner import OK, checks
+from transforms.mart_dossier_resolution import PERIOD_TYPES
 from transforms.report_tables import TABLE2, Identity
 
 SUITE_NAME = "mart_dossier_resolution"
@@ -34,17 +35,22 @@ def identity_checks() -> dict[str, Identity]:
 
 
 def period_end_check(df: pd.DataFrame) -> pd.Series:
-    """``"ok"`` where ``period_end`` is the last day of the calendar month/year that
-    starts at ``period_start``."""
+    """``"ok"`` where ``period_end`` is the last day of the period of its type that
+    starts at ``period_start``: a calendar month or year, or a Decree 09 year (15
+    December to 14 December of the next year)."""
     start = pd.to_datetime(df["period_start"])
     end = pd.to_datetime(df["period_end"])
-    month = df["period_type"] == "month"
+    ptype = df["period_type"].astype(str)
+    month = ptype == "month"
+    decree09 = ptype == "decree09_year"
     expected = (start + pd.offsets.MonthEnd(0)).where(month, start + pd.offsets.YearEnd(0))
-    starts_ok = (start.dt.day == 1) & (month | (start.dt.month == 1))
+    expected = expected.where(~decree09, start + pd.DateOffset(years=1) - pd.Timedelta(days=1))
+    starts_ok = ((start.dt.day == 1) & (month | (start.dt.month == 1))).where(
+        ~decree09, (start.dt.day == 15) & (start.dt.month == 12))
     return checks(df.index, [
         (~starts_ok | (end.dt.normalize() != expected.dt.normalize()),
-         df["period_type"].astype(str) + " " + start.dt.date.astype(str) + ".." + end.dt.date.astype(str)
-         + " is not a calendar period"),
+         ptype + " " + start.dt.date.astype(str) + ".." + end.dt.date.astype(str)
+         + " is not a period of its type"),
     ])
 
 
@@ -57,7 +63,7 @@ def mart_grain_expectations(id_columns: list[str]) -> list:
     return [
         gxe.ExpectCompoundColumnsToBeUnique(column_list=id_columns),
         *[gxe.ExpectColumnValuesToNotBeNull(column=c) for c in id_columns],
-        gxe.ExpectColumnValuesToBeInSet(column="period_type", value_set=["year", "month"]),
+        gxe.ExpectColumnValuesToBeInSet(column="period_type", value_set=list(PERIOD_TYPES)),
         gxe.ExpectColumnValuesToBeInSet(column="period_end_ok", value_set=["ok"]),
     ]
 

@@ -1,8 +1,8 @@
 """Suite for mart.indicator (one row per period_type, period_start, agency_code,
-indicator_code), run on the built mart before anything is published.
+agency_scope, indicator_code), run on the built mart before anything is published.
 
 Critical (the run stops): the grain key unique and not null; the period end matches
-its start; numerator and denominator not negative; ``value = numerator /
+its start; the agency scope known; numerator and denominator not negative; ``value = numerator /
 denominator`` where the denominator is above 0 (and no value where it is 0) for the
 ratio indicators, ``value = numerator`` for counts (``overdue_open``), the processing
 days not negative; rates (``*_rate``) within [0, 1] with the numerator not above the
@@ -18,20 +18,19 @@ import pandas as pd
 
 from expectations.mart_dossier_resolution import mart_grain_expectations, period_end_check
 from expectations.runner import checks
+from transforms.mart_indicator import SCOPES
 
 SUITE_NAME = "mart_indicator"
-ID_COLUMNS = ["period_type", "period_start", "agency_code", "indicator_code"]
+ID_COLUMNS = ["period_type", "period_start", "agency_code", "agency_scope", "indicator_code"]
 COUNT_INDICATORS = ("overdue_open",)
 STAT_INDICATORS = ("processing_days_median", "processing_days_p90")
-CATALOGUE_RATES = ("published_rate", "one_stop_rate", "inter_agency_rate", "online_procedures_used_rate",
-                   "plan_completion_rate")
 
 
 def known_codes() -> list[str]:
-    """Indicator codes the mart may hold (domain reference, section 4)."""
-    from transforms.mart_indicator import RATIOS
+    """Indicator codes the mart may hold: those of ``core.dim_indicator``."""
+    from transforms.dim_indicator import INDICATORS
 
-    return sorted({*RATIOS, *COUNT_INDICATORS, *STAT_INDICATORS, *CATALOGUE_RATES})
+    return sorted(i.indicator_code for i in INDICATORS)
 
 
 def prepare(df: pd.DataFrame, **context: Any) -> pd.DataFrame:
@@ -72,6 +71,7 @@ def expectations(**context: Any) -> list:
 
     return [
         *mart_grain_expectations(ID_COLUMNS),
+        gxe.ExpectColumnValuesToBeInSet(column="agency_scope", value_set=list(SCOPES)),
         gxe.ExpectColumnValuesToBeBetween(column="numerator", min_value=0),
         gxe.ExpectColumnValuesToBeBetween(column="denominator", min_value=0),
         gxe.ExpectColumnValuesToBeInSet(column="value_formula", value_set=["ok"]),

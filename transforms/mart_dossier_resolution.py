@@ -1,7 +1,7 @@
 """mart.dossier_resolution: one row per (period_type, period_start, agency_code,
 procedure_code) — dossiers received and resolved, the seed's table 2 columns (4)–(12),
-withdrawn and early, for every calendar year and month from the month of the earliest
-intake to that of the latest intake or end. Rows of all zeros are left out.
+withdrawn and early, for every calendar year and month and every Decree 09 year (15/12 to
+14/12, ``period_type = 'decree09_year'``) from the earliest intake to the latest intake or end. Rows of all zeros are left out.
 
 ``agency_code`` is the receiving agency as recorded (``MaDonVi``); names come from the
 catalogue version in force at the period's end (else the latest one, else the name
@@ -36,19 +36,36 @@ def coverage(fct: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
     return first.date(), last.date()
 
 
+MART_PERIODS: tuple[tuple[str, str, str], ...] = (
+    ("year", "year", "calendar"),
+    ("month", "month", "calendar"),
+    ("decree09_year", "year", "decree09"),
+)
+"""The marts' period types: (``period_type``, kind, convention of :mod:`transforms.periods`)."""
+PERIOD_TYPES = tuple(p for p, _, _ in MART_PERIODS)
+"""``period_type`` values of the marts."""
+
+
+def mart_grid(span: tuple[dt.date, dt.date]) -> pd.DataFrame:
+    """Every period of every :data:`MART_PERIODS` type covering ``span``, with
+    ``period_type``: calendar years and months, and Decree 09 years (15/12 to 14/12)."""
+    return pd.concat([periods.grid(span[0], span[1], kind, convention).assign(period_type=ptype)
+                      for ptype, kind, convention in MART_PERIODS], ignore_index=True)
+
+
 def counts_all_periods(fct: pd.DataFrame, keys: list[str],
                        span: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
-    """Counts for every calendar month and year of the coverage, with ``period_type``.
+    """Counts for every period of :data:`MART_PERIODS` over the coverage, with ``period_type``.
 
     ``span`` fixes the coverage (default: ``fct``'s own), so that counts of disjoint
     sets of dossiers over the same span can be added up (see :func:`add_counts`)."""
     span = span if span is not None else coverage(fct)
     parts = []
     if span is not None:
-        for kind in ("year", "month"):
-            grid = periods.grid(span[0], span[1], kind)
+        for ptype, kind, convention in MART_PERIODS:
+            grid = periods.grid(span[0], span[1], kind, convention)
             c = period_counts.count(fct, grid, keys)
-            c.insert(0, "period_type", kind)
+            c.insert(0, "period_type", ptype)
             parts.append(c)
     if not parts:
         return pd.DataFrame(columns=["period_type", *keys, "period_start", "period_end", *period_counts.MEASURES])

@@ -1,7 +1,10 @@
-"""mart.indicator: one row per (period_type, period_start, agency_code, indicator_code),
-each with its numerator and denominator, for every agency level: the receiving agency
-and every agency above it, both in the tree as it was (parents) and in today's tree
-(following mergers to successors), so past years roll up to today's agencies.
+"""mart.indicator: one row per (period_type, period_start, agency_code, agency_scope,
+indicator_code), each with its numerator and denominator. ``agency_scope = 'rollup'``
+rows are for every agency level: the receiving agency and every agency above it, both
+in the tree as it was (parents) and in today's tree (following mergers to successors),
+so past years roll up to today's agencies (one agency's figure; never summed across
+agencies). ``agency_scope = 'own'`` rows count each agency's own dossiers and
+procedures alone: their numerators and denominators add up across agencies.
 
 Indicators (domain reference, section 4): on_time_rate, early_rate,
 online_intake_rate, overdue_open, satisfaction_rate, online_payment_rate,
@@ -20,9 +23,12 @@ import pandas as pd
 from transforms.dim_agency import ancestors
 
 COLUMNS = [
-    "period_type", "period_start", "period_end", "agency_code", "indicator_code",
+    "period_type", "period_start", "period_end", "agency_code", "agency_scope", "indicator_code",
     "numerator", "denominator", "value",
 ]
+SCOPES = ("rollup", "own")
+"""``agency_scope`` values: ``rollup``, the agency and every agency under it (then and
+today); ``own``, the agency alone (numerators and denominators add across agencies)."""
 PERIOD = ["period_type", "period_start", "period_end"]
 ONLINE_LEVELS = {"3", "4", "toan_trinh", "mot_phan"}
 
@@ -49,6 +55,17 @@ def rollup_map(dim_agency: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["agency_code", "rollup_code"])
 
 
+def scope_map(scope: str, dim_agency: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
+    """``agency_code -> rollup_code`` pairs of ``scope``: :func:`rollup_map` for
+    ``rollup``, each code to itself for ``own``."""
+    if scope == "rollup":
+        return rollup_map(dim_agency, codes)
+    if scope != "own":
+        raise ValueError(f"agency scope must be one of {SCOPES}, got {scope!r}")
+    u = pd.unique(codes.fillna(""))
+    return pd.DataFrame({"agency_code": u, "rollup_code": u})
+
+
 def _ratio(df: pd.DataFrame, code: str, num: str, den: str) -> pd.DataFrame:
     out = df[[*PERIOD, "agency_code"]].copy()
     out["indicator_code"] = code
@@ -65,37 +82,43 @@ def build(
     dim_procedure: pd.DataFrame,
     plans: pd.DataFrame | None = None,
     days_histogram: pd.DataFrame | None = None,
+    scopes: tuple[str, ...] = SCOPES,
 ) -> pd.DataFrame:
     """``counts``: :func:`transforms.mart_dossier_resolution.counts_all_periods` output
     keyed by agency_code and procedure_code (with totals added or not). The processing
     days come from ``fct`` (dossier rows) or, when the dossiers are read in chunks, from
-    ``days_histogram`` (:func:`processing_days_histogram` of every chunk, added up)."""
+    ``days_histogram`` (:func:`processing_days_histogram` of every chunk, added up).
+    One set of rows per agency scope of ``scopes`` (:data:`SCOPES`)."""
     if counts.empty:
         return pd.DataFrame({c: [] for c in COLUMNS})
     c = counts.copy()
     c["resolved_total"] = c["resolved_on_time"] + c["resolved_late"]
     c["pending_total"] = c["pending_not_due"] + c["pending_overdue"]
-    ru = rollup_map(dim_agency, c["agency_code"])
-    measures = [m for m in c.columns if m not in (*PERIOD, "agency_code", "procedure_code", "period_type")]
-    rolled = c.merge(ru, on="agency_code").groupby([*PERIOD, "rollup_code"], as_index=False)[measures].sum()
-    rolled = rolled.rename(columns={"rollup_code": "agency_code"})
-    parts = [_ratio(rolled, code, n, d) for code, (n, d) in RATIOS.items()]
-    od = rolled[[*PERIOD, "agency_code"]].copy()
-    od["indicator_code"] = "overdue_open"
-    od["numerator"] = rolled["pending_overdue"].astype("float64")
-    od["denominator"] = rolled["pending_total"].astype("float64")
-    od["value"] = od["numerator"]
-    parts.append(od)
     grid = c[PERIOD].drop_duplicates()
     if days_histogram is None:
         days_histogram = processing_days_histogram(fct, grid) if fct is not None else None
-    parts.append(_processing_days(days_histogram, ru))
-    parts.append(_catalogue(dim_procedure, grid, dim_agency, c))
-    if plans is not None and not plans.empty:
-        parts.append(_plans(plans, grid, dim_agency))
-    out = pd.concat([p for p in parts if not p.empty], ignore_index=True)
+    parts = []
+    for scope in scopes:
+        ru = scope_map(scope, dim_agency, c["agency_code"])
+        measures = [m for m in c.columns if m not in (*PERIOD, "agency_code", "procedure_code", "period_type")]
+        rolled = c.merge(ru, on="agency_code").groupby([*PERIOD, "rollup_code"], as_index=False)[measures].sum()
+        rolled = rolled.rename(columns={"rollup_code": "agency_code"})
+        scoped = [_ratio(rolled, code, n, d) for code, (n, d) in RATIOS.items()]
+        od = rolled[[*PERIOD, "agency_code"]].copy()
+        od["indicator_code"] = "overdue_open"
+        od["numerator"] = rolled["pending_overdue"].astype("float64")
+        od["denominator"] = rolled["pending_total"].astype("float64")
+        od["value"] = od["numerator"]
+        scoped.append(od)
+        scoped.append(_processing_days(days_histogram, ru))
+        scoped.append(_catalogue(dim_procedure, grid, dim_agency, c, scope))
+        if plans is not None and not plans.empty:
+            scoped.append(_plans(plans, grid, dim_agency, scope))
+        parts += [p.assign(agency_scope=scope) for p in scoped if not p.empty]
+    out = pd.concat(parts, ignore_index=True)
     out = out.dropna(subset=["numerator", "denominator"], how="all")
-    return out[COLUMNS].sort_values(["period_type", "period_start", "agency_code", "indicator_code"]).reset_index(drop=True)
+    return out[COLUMNS].sort_values(["period_type", "period_start", "agency_code", "agency_scope", "indicator_code"]
+                                    ).reset_index(drop=True)
 
 
 def _assign_period(dates: pd.Series, grid: pd.DataFrame) -> pd.DataFrame:
@@ -190,9 +213,10 @@ def _processing_days(hist: pd.DataFrame | None, ru: pd.DataFrame) -> pd.DataFram
     return pd.concat(out, ignore_index=True)
 
 
-def _catalogue(dim_procedure: pd.DataFrame, grid: pd.DataFrame, dim_agency: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
+def _catalogue(dim_procedure: pd.DataFrame, grid: pd.DataFrame, dim_agency: pd.DataFrame, counts: pd.DataFrame,
+               scope: str = "rollup") -> pd.DataFrame:
     if dim_procedure.empty:
-        return pd.DataFrame(columns=COLUMNS)
+        return pd.DataFrame(columns=[c for c in COLUMNS if c != "agency_scope"])
     p = dim_procedure.copy()
     p["valid_to"] = p["valid_to"].fillna(pd.Timestamp("2200-01-01"))
     p["agency_code"] = p["agency_code"].fillna("")
@@ -208,8 +232,7 @@ def _catalogue(dim_procedure: pd.DataFrame, grid: pd.DataFrame, dim_agency: pd.D
     for f in ("is_published", "is_one_stop", "is_inter_agency"):
         g[f] = g[f].astype("boolean").fillna(False).astype(bool)
     g["one"] = 1
-    ru = rollup_map(dim_agency, g["agency_code"])
-    g = g.merge(ru, on="agency_code")
+    g = g.merge(scope_map(scope, dim_agency, g["agency_code"]), on="agency_code")
     s = g.groupby([*PERIOD, "rollup_code"], as_index=False)[
         ["one", "is_published", "is_one_stop", "is_inter_agency", "online_level", "online_used"]].sum()
     s = s.rename(columns={"rollup_code": "agency_code"})
@@ -222,7 +245,7 @@ def _catalogue(dim_procedure: pd.DataFrame, grid: pd.DataFrame, dim_agency: pd.D
     return pd.concat(out, ignore_index=True)
 
 
-def _plans(plans: pd.DataFrame, grid: pd.DataFrame, dim_agency: pd.DataFrame) -> pd.DataFrame:
+def _plans(plans: pd.DataFrame, grid: pd.DataFrame, dim_agency: pd.DataFrame, scope: str = "rollup") -> pd.DataFrame:
     """``plans``: ``agency_code, issued_on, tasks_planned, tasks_done`` (one row per plan)."""
     plans = plans.reset_index(drop=True)
     m = _assign_period(pd.to_datetime(plans["issued_on"]), grid)
@@ -231,7 +254,7 @@ def _plans(plans: pd.DataFrame, grid: pd.DataFrame, dim_agency: pd.DataFrame) ->
     m["agency_code"] = plans["agency_code"].fillna("").to_numpy()[m["index"].to_numpy()]
     m["planned"] = pd.to_numeric(plans["tasks_planned"]).to_numpy()[m["index"].to_numpy()]
     m["done"] = pd.to_numeric(plans["tasks_done"]).to_numpy()[m["index"].to_numpy()]
-    m = m.merge(rollup_map(dim_agency, m["agency_code"]), on="agency_code")
+    m = m.merge(scope_map(scope, dim_agency, m["agency_code"]), on="agency_code")
     s = m.groupby([*PERIOD, "rollup_code"], as_index=False)[["planned", "done"]].sum()
     s = s.rename(columns={"rollup_code": "agency_code"})
     return _ratio(s, "plan_completion_rate", "done", "planned")

@@ -46,12 +46,14 @@ def single_period(start: dt.date, end: dt.date) -> pd.DataFrame:
 class Scope:
     """What a report reads besides the facts: the two dimensions in the agency scope,
     ``names`` (how often each procedure code was recorded under each name, over every
-    fact in scope) and ``members`` (the agency codes in scope; None = every agency)."""
+    fact in scope), ``members`` (the agency codes in scope; None = every agency) and
+    ``indicator_names`` (``core.dim_indicator``'s Vietnamese name of each indicator code)."""
 
     dim_procedure: pd.DataFrame
     dim_agency: pd.DataFrame
     names: pd.DataFrame
     members: set[str] | None
+    indicator_names: dict[str, str] = field(default_factory=dict)
 
 
 def agency_members(dim_procedure: pd.DataFrame, dim_agency: pd.DataFrame, fact_agencies: Sequence[str],

@@ -18,24 +18,6 @@ from transforms.mart_indicator import build as build_indicators
 from transforms.report_tables import TABLE3
 from transforms.rpt_counts import SCOPE, ReportCounts, Scope
 
-INDICATOR_NAMES = {
-    "on_time_rate": "Tỷ lệ hồ sơ giải quyết đúng hạn",
-    "early_rate": "Tỷ lệ hồ sơ giải quyết trước hạn",
-    "online_intake_rate": "Tỷ lệ hồ sơ tiếp nhận trực tuyến",
-    "online_procedures_used_rate": "Tỷ lệ TTHC trực tuyến có phát sinh hồ sơ trực tuyến",
-    "overdue_open": "Số hồ sơ đang giải quyết quá hạn",
-    "processing_days_median": "Thời gian giải quyết, trung vị (ngày làm việc)",
-    "processing_days_p90": "Thời gian giải quyết, phân vị 90 (ngày làm việc)",
-    "published_rate": "Tỷ lệ TTHC công khai",
-    "one_stop_rate": "Tỷ lệ TTHC thực hiện theo cơ chế một cửa",
-    "inter_agency_rate": "Tỷ lệ TTHC thực hiện theo cơ chế một cửa liên thông",
-    "satisfaction_rate": "Tỷ lệ hài lòng",
-    "online_payment_rate": "Tỷ lệ thanh toán trực tuyến",
-    "digitised_rate": "Tỷ lệ hồ sơ số hóa",
-    "plan_completion_rate": "Tỷ lệ nhiệm vụ kế hoạch hoàn thành",
-}
-"""The Vietnamese name of each indicator, as the report prints it."""
-
 
 def table4(dim_procedure: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
     """Table 4: the procedures in force at some time in [start, end] (their latest
@@ -88,10 +70,10 @@ def scope_indicators(acc: ReportCounts, scope: Scope, plans: pd.DataFrame | None
     ind_counts.insert(0, "period_type", "report")
     plan_frame = plans.assign(agency_code=SCOPE) if plans is not None and not plans.empty else None
     ind = build_indicators(ind_counts, None, scope.dim_agency.iloc[0:0], scope.dim_procedure.assign(agency_code=SCOPE),
-                           plan_frame, days_histogram=add_histograms(acc.scope_days))
+                           plan_frame, days_histogram=add_histograms(acc.scope_days), scopes=("rollup",))
     ind = ind[ind["agency_code"] == SCOPE]
     return pd.DataFrame({
-        "indicator_code": ind["indicator_code"], "name_vi": ind["indicator_code"].map(INDICATOR_NAMES),
+        "indicator_code": ind["indicator_code"], "name_vi": ind["indicator_code"].map(scope.indicator_names),
         "numerator": ind["numerator"], "denominator": ind["denominator"], "value": ind["value"]})
 
 

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from motcua.redact import redact_url
-from warehouse import load, schema
+from warehouse import bi_views, load, schema
 from warehouse.engine import current_revision, head_revision, is_duckdb, make_engine
 
 log = logging.getLogger("motcua.warehouse")
@@ -65,12 +65,14 @@ class NotSupportedError(RuntimeError):
 
 def bi_relations() -> dict[str, sa.Table]:
     """``schema.name`` -> a Table object for every relation BI may read: the stable mart
-    views (columns as their ``_v1`` tables) and the dimensions."""
+    views (columns as their versioned tables), the BI views per period type
+    (:mod:`warehouse.bi_views`) and the dimensions."""
     md = sa.MetaData()
     out: dict[str, sa.Table] = {}
     for view, table in schema.MART_VIEWS.items():
-        cols = [sa.Column(c.name, c.type, comment=c.comment) for c in table.columns]
+        cols = [sa.Column(c.name, c.type, comment=c.comment) for c in schema.view_columns(view)]
         out[f"mart.{view}"] = sa.Table(view, md, *cols, schema="mart", comment=table.comment)
+    out.update(bi_views.view_tables())
     for table in schema.DIMENSION_TABLES:
         out[table.fullname] = table
     return out

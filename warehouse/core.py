@@ -27,13 +27,15 @@ def replace_dossiers(conn: sa.Connection, facts: pd.DataFrame, events: pd.DataFr
 
 
 def replace_dimensions(conn: sa.Connection, *, procedures: pd.DataFrame, agencies: pd.DataFrame,
-                       fields: pd.DataFrame, channels: pd.DataFrame, statuses: pd.DataFrame) -> None:
+                       fields: pd.DataFrame, channels: pd.DataFrame, statuses: pd.DataFrame,
+                       indicators: pd.DataFrame) -> None:
     """Replace every row of the dimensions, in this order: ``core.dim_procedure`` (one row
     per ``procedure_code, valid_from``), ``core.dim_agency`` (one per ``agency_code,
-    valid_from``), ``core.dim_field``, ``core.dim_channel`` and ``core.dim_status`` (one
-    per code)."""
+    valid_from``), ``core.dim_field``, ``core.dim_channel``, ``core.dim_status`` and
+    ``core.dim_indicator`` (one per code)."""
     load.replace_all(conn, schema.dim_procedure, procedures)
     load.replace_all(conn, schema.dim_agency, agencies)
     load.replace_all(conn, schema.dim_field, fields)
     load.replace_all(conn, schema.dim_channel, channels)
     load.replace_all(conn, schema.dim_status, statuses)
+    load.replace_all(conn, schema.dim_indicator, indicators)

@@ -244,9 +244,11 @@ def marts_empty(conn: sa.Connection) -> bool:
 
 
 def yearly_indicators(conn: sa.Connection, codes: tuple[str, ...]) -> pd.DataFrame:
-    """The calendar-year rows of mart.indicator for the indicators ``codes`` (aggregates only)."""
+    """The calendar-year rows of mart.indicator (the agency roll-ups) for the indicators
+    ``codes`` (aggregates only)."""
     t = schema.indicator
-    return load.read_frame(conn, sa.select(t).where(t.c.period_type == "year", t.c.indicator_code.in_(codes)))
+    return load.read_frame(conn, sa.select(t).where(t.c.period_type == "year", t.c.agency_scope == "rollup",
+                                                    t.c.indicator_code.in_(codes)))
 
 
 def agency_parents(conn: sa.Connection) -> pd.DataFrame:

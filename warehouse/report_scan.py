@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pandas as pd
 import sqlalchemy as sa
 
+from transforms import dim_indicator
 from transforms.rpt_counts import REPORT_FCT_COLUMNS, Scope, agency_members, period_of
 from warehouse import load, schema
 from warehouse.engine import duckdb_buffer_share, make_engine
@@ -49,13 +50,14 @@ class FactScan:
                 t.c.agency_code, t.c.procedure_code, t.c.procedure_name_recorded, sa.func.count().label("n"))
                 .group_by(t.c.agency_code, t.c.procedure_code, t.c.procedure_name_recorded))
             members = agency_members(dim_proc, dim_ag, codes, self.agency)
+            indicator_names = dim_indicator.names_vi(load.read_frame(self._conn, schema.dim_indicator))
         except BaseException:
             self.__exit__()
             raise
         if members is not None:
             dim_proc = dim_proc[dim_proc["agency_code"].isin(members)]
             names = names[names["agency_code"].isin(members)]
-        self.scope = Scope(dim_proc, dim_ag, names.drop(columns="agency_code"), members)
+        self.scope = Scope(dim_proc, dim_ag, names.drop(columns="agency_code"), members, indicator_names)
         return self
 
     def __exit__(self, *exc: object) -> None:

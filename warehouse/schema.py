@@ -4,12 +4,10 @@ Layers (schemas): ``core`` (dimensions and facts, no personal data in clear),
 ``mart`` (what BI tools and reports read), ``audit`` (runs, quarantine, watermarks).
 Every table states its grain in its ``comment``; every mart column carries its
 Vietnamese label in ``info["vi"]`` and, in the database, a COMMENT that starts with it.
-
-The marts are versioned tables (``mart.dossier_resolution_v1`` …) read by BI tools
-through stable views without the suffix (``mart.dossier_resolution`` …, see
-:data:`MART_VIEWS`); the views, like every table, are created by the Alembic revisions
-in ``warehouse/migrations`` (:func:`warehouse.engine.create_schema`). A change here
-needs a new revision; tests/warehouse/test_migrations.py fails on any drift.
+The marts are versioned tables (``mart.dossier_resolution_v1`` …) read through stable
+views without the suffix (:data:`MART_VIEWS`), created like every table by the Alembic
+revisions in ``warehouse/migrations``; the BI views are :mod:`warehouse.bi_views`. A
+change here needs a new revision; tests/warehouse/test_migrations.py fails on any drift.
 """
 
 from __future__ import annotations
@@ -29,6 +27,8 @@ from sqlalchemy import (
     Text,
 )
 
+from transforms import mart_dossier_resolution
+
 SCHEMAS = ("core", "mart", "audit")
 
 metadata = MetaData()
@@ -39,16 +39,22 @@ def _vi(label: str) -> dict:
 
 
 # --------------------------------------------------------------------------- core
+def _c(vi: str, en: str) -> str:
+    """A column comment: the Vietnamese label, then the English meaning."""
+    return f"{vi} / {en}"
+
+
 dim_agency = Table(
     "dim_agency",
     metadata,
-    Column("agency_code", String, primary_key=True, comment="Mã đơn vị"),
-    Column("valid_from", Date, primary_key=True, comment="Hiệu lực từ"),
-    Column("valid_to", Date, comment="Hiệu lực đến (trống = còn hiệu lực)"),
-    Column("agency_name", String, comment="Tên đơn vị"),
-    Column("parent_code", String, comment="Mã đơn vị cha"),
-    Column("successor_code", String, comment="Đơn vị thay thế (sáp nhập)"),
-    Column("is_known", Boolean, nullable=False, comment="False: placeholder for a code seen only on dossiers"),
+    Column("agency_code", String, primary_key=True, comment=_c("Mã đơn vị", "agency code")),
+    Column("valid_from", Date, primary_key=True, comment=_c("Hiệu lực từ", "version valid from")),
+    Column("valid_to", Date, comment=_c("Hiệu lực đến (trống = còn hiệu lực)", "valid to (empty: still valid)")),
+    Column("agency_name", String, comment=_c("Tên đơn vị", "agency name")),
+    Column("parent_code", String, comment=_c("Mã đơn vị cha", "parent agency in the tree as it was")),
+    Column("successor_code", String, comment=_c("Đơn vị thay thế (sáp nhập)", "successor after a merger (today's tree)")),
+    Column("is_known", Boolean, nullable=False,
+           comment=_c("Có trong danh mục", "False: placeholder for a code seen only on dossiers")),
     schema="core",
     comment="One row per agency version (type-2): agency_code x valid_from.",
 )
@@ -56,19 +62,20 @@ dim_agency = Table(
 dim_procedure = Table(
     "dim_procedure",
     metadata,
-    Column("procedure_code", String, primary_key=True, comment="Mã TTHC"),
-    Column("valid_from", Date, primary_key=True, comment="Hiệu lực từ"),
-    Column("valid_to", Date, comment="Hiệu lực đến (trống = còn hiệu lực)"),
-    Column("procedure_name", String, comment="Tên TTHC"),
-    Column("field_code", String, comment="Mã lĩnh vực"),
-    Column("field_name", String, comment="Tên lĩnh vực"),
-    Column("agency_code", String, comment="Đơn vị giải quyết"),
-    Column("processing_days", Integer, comment="Thời hạn giải quyết (ngày làm việc)"),
-    Column("service_level", String, comment="Mức độ DVC (2, 3, 4, toan_trinh, mot_phan)"),
-    Column("service_url", String, comment="Địa chỉ đăng tải"),
-    Column("is_published", Boolean, comment="Công khai"),
-    Column("is_one_stop", Boolean, comment="Một cửa"),
-    Column("is_inter_agency", Boolean, comment="Liên thông"),
+    Column("procedure_code", String, primary_key=True, comment=_c("Mã TTHC", "procedure code")),
+    Column("valid_from", Date, primary_key=True, comment=_c("Hiệu lực từ", "version valid from")),
+    Column("valid_to", Date, comment=_c("Hiệu lực đến (trống = còn hiệu lực)", "valid to (empty: still valid)")),
+    Column("procedure_name", String, comment=_c("Tên TTHC", "procedure name")),
+    Column("field_code", String, comment=_c("Mã lĩnh vực", "field code")),
+    Column("field_name", String, comment=_c("Tên lĩnh vực", "field name")),
+    Column("agency_code", String, comment=_c("Đơn vị giải quyết", "handling agency")),
+    Column("processing_days", Integer, comment=_c("Thời hạn giải quyết (ngày làm việc)", "time limit, working days")),
+    Column("service_level", String,
+           comment=_c("Mức độ DVC (2, 3, 4, toan_trinh, mot_phan)", "online service level")),
+    Column("service_url", String, comment=_c("Địa chỉ đăng tải", "where the service is published")),
+    Column("is_published", Boolean, comment=_c("Công khai", "published")),
+    Column("is_one_stop", Boolean, comment=_c("Một cửa", "handled one-stop")),
+    Column("is_inter_agency", Boolean, comment=_c("Liên thông", "handled inter-agency one-stop")),
     schema="core",
     comment="One row per procedure version (type-2): procedure_code x valid_from.",
 )
@@ -76,8 +83,8 @@ dim_procedure = Table(
 dim_field = Table(
     "dim_field",
     metadata,
-    Column("field_code", String, primary_key=True, comment="Mã lĩnh vực"),
-    Column("field_name", String, comment="Tên lĩnh vực"),
+    Column("field_code", String, primary_key=True, comment=_c("Mã lĩnh vực", "field code")),
+    Column("field_name", String, comment=_c("Tên lĩnh vực", "field name")),
     schema="core",
     comment="One row per field (lĩnh vực) code.",
 )
@@ -85,10 +92,11 @@ dim_field = Table(
 dim_channel = Table(
     "dim_channel",
     metadata,
-    Column("channel_code", Integer, primary_key=True, autoincrement=False, comment="KenhThucHien"),
-    Column("name_vi", String),
-    Column("name_en", String),
-    Column("is_online", Boolean),
+    Column("channel_code", Integer, primary_key=True, autoincrement=False,
+           comment=_c("Kênh thực hiện (KenhThucHien)", "intake channel code")),
+    Column("name_vi", String, comment=_c("Tên kênh", "channel name in Vietnamese")),
+    Column("name_en", String, comment=_c("Tên kênh (tiếng Anh)", "channel name in English")),
+    Column("is_online", Boolean, comment=_c("Trực tuyến", "online channel")),
     schema="core",
     comment="One row per intake channel (1 in person, 2 online, 3 postal).",
 )
@@ -96,10 +104,11 @@ dim_channel = Table(
 dim_status = Table(
     "dim_status",
     metadata,
-    Column("status_code", Integer, primary_key=True, autoincrement=False, comment="TrangThaiHoSo"),
-    Column("name_vi", String),
-    Column("name_en", String),
-    Column("clock", String, comment="not started | runs | paused | ends | -"),
+    Column("status_code", Integer, primary_key=True, autoincrement=False,
+           comment=_c("Trạng thái hồ sơ (TrangThaiHoSo)", "dossier status code")),
+    Column("name_vi", String, comment=_c("Tên trạng thái", "status name in Vietnamese")),
+    Column("name_en", String, comment=_c("Tên trạng thái (tiếng Anh)", "status name in English")),
+    Column("clock", String, comment=_c("Đồng hồ thời hạn", "not started | runs | paused | ends | -")),
     schema="core",
     comment="One row per dossier status code (1-10).",
 )
@@ -107,14 +116,31 @@ dim_status = Table(
 dim_date = Table(
     "dim_date",
     metadata,
-    Column("date", Date, primary_key=True),
-    Column("year", Integer),
-    Column("quarter", Integer),
-    Column("month", Integer),
-    Column("day_of_week", Integer, comment="1 = Monday"),
-    Column("is_working_day", Boolean, comment="Vietnam calendar (holidays package)"),
+    Column("date", Date, primary_key=True, comment=_c("Ngày", "calendar date")),
+    Column("year", Integer, comment=_c("Năm", "calendar year")),
+    Column("quarter", Integer, comment=_c("Quý", "calendar quarter")),
+    Column("month", Integer, comment=_c("Tháng", "calendar month")),
+    Column("day_of_week", Integer, comment=_c("Thứ", "1 = Monday")),
+    Column("is_working_day", Boolean, comment=_c("Ngày làm việc", "working day (Vietnam calendar, holidays package)")),
     schema="core",
     comment="One row per calendar date covered by the data.",
+)
+
+dim_indicator = Table(
+    "dim_indicator",
+    metadata,
+    Column("indicator_code", String, primary_key=True, comment=_c("Mã chỉ số", "indicator code in mart.indicator")),
+    Column("name_vi", String, nullable=False, comment=_c("Tên chỉ số", "indicator name in Vietnamese")),
+    Column("name_en", String, nullable=False, comment=_c("Tên chỉ số (tiếng Anh)", "indicator name in English")),
+    Column("unit", String, nullable=False, comment=_c("Đơn vị tính", "ratio | dossiers | working days")),
+    Column("numerator_vi", String, comment=_c("Tử số", "what the numerator counts")),
+    Column("denominator_vi", String, comment=_c("Mẫu số", "what the denominator counts")),
+    Column("additive", Boolean, nullable=False,
+           comment=_c("Cộng được", "value may be summed across agencies and periods (numerators and "
+                                   "denominators of own-scope rows add across agencies)")),
+    Column("legal_source", String, comment=_c("Căn cứ pháp lý", "legal source")),
+    schema="core",
+    comment="One row per indicator code of mart.indicator: names, unit, meaning, additivity, legal source.",
 )
 
 fct_dossier = Table(
@@ -172,23 +198,27 @@ fct_dossier_event = Table(
 
 # --------------------------------------------------------------------------- mart
 # BI tools read the stable views ``mart.dossier_resolution``, ``mart.dossier_intake`` and
-# ``mart.indicator`` (created by the migrations, see warehouse/migrations); the tables
-# below are their current versions (``_v1``). A breaking change adds a ``_v2`` table and
-# repoints the view, so a dashboard never breaks. Every mart column's COMMENT is its
-# Vietnamese label (``info["vi"]``), followed by an English note where one helps.
+# ``mart.indicator`` (created by the migrations); the tables below are their current
+# versions. A breaking change adds a new version and repoints the view, so a dashboard
+# never breaks. Every mart column's COMMENT is ``Vietnamese label / English meaning``;
+# ``mart.indicator_v2.agency_scope``: see :data:`transforms.mart_indicator.SCOPES`.
 
 
-def _mart_column(name: str, type_: object, vi: str, note: str | None = None, **kw: object) -> Column:
-    comment = f"{vi} ({note})" if note else vi
-    return Column(name, type_, info=_vi(vi), comment=comment, **kw)  # type: ignore[arg-type]
+def _mart_column(name: str, type_: object, vi: str, en: str, **kw: object) -> Column:
+    return Column(name, type_, info=_vi(vi), comment=_c(vi, en), **kw)  # type: ignore[arg-type]
+
+
+# ``period_type`` values: calendar years and months, and Decree 09/2019/NĐ-CP's reporting
+# years (15 December of the year before to 14 December)
+PERIOD_TYPES = mart_dossier_resolution.PERIOD_TYPES
 
 
 def _period_columns() -> list[Column]:
     return [
-        _mart_column("period_type", String, "Loại kỳ", "year | month", primary_key=True),
-        _mart_column("period_start", Date, "Từ ngày", primary_key=True),
-        _mart_column("period_end", Date, "Đến ngày", nullable=False),
-        _mart_column("agency_code", String, "Mã đơn vị", primary_key=True),
+        _mart_column("period_type", String, "Loại kỳ", " | ".join(PERIOD_TYPES), primary_key=True),
+        _mart_column("period_start", Date, "Từ ngày", "first day of the period", primary_key=True),
+        _mart_column("period_end", Date, "Đến ngày", "last day of the period", nullable=False),
+        _mart_column("agency_code", String, "Mã đơn vị", "receiving agency", primary_key=True),
     ]
 
 
@@ -200,24 +230,28 @@ def _bi_index(table_name: str) -> Index:
         dialect="postgresql")
 
 
+def _count(name: str, vi: str, en: str) -> Column:
+    return _mart_column(name, BigInteger, vi, en, nullable=False)
+
+
 dossier_resolution = Table(
     "dossier_resolution_v1",
     metadata,
     *_period_columns(),
-    _mart_column("procedure_code", String, "Mã TTHC", primary_key=True),
-    _mart_column("procedure_name", String, "Tên TTHC"),
-    _mart_column("field_name", String, "Lĩnh vực"),
-    _mart_column("received_total", BigInteger, "(4) Tổng số hồ sơ nhận giải quyết", nullable=False),
-    _mart_column("carried_over", BigInteger, "(5) Số kỳ trước chuyển qua", nullable=False),
-    _mart_column("received_new", BigInteger, "(6) Số mới tiếp nhận", nullable=False),
-    _mart_column("resolved_total", BigInteger, "(7) Tổng số đã giải quyết", nullable=False),
-    _mart_column("resolved_on_time", BigInteger, "(8) Trả đúng thời hạn", nullable=False),
-    _mart_column("resolved_late", BigInteger, "(9) Trả quá hạn", nullable=False),
-    _mart_column("pending_total", BigInteger, "(10) Tổng số đang giải quyết", nullable=False),
-    _mart_column("pending_not_due", BigInteger, "(11) Chưa đến hạn", nullable=False),
-    _mart_column("pending_overdue", BigInteger, "(12) Quá hạn", nullable=False),
-    _mart_column("withdrawn", BigInteger, "Rút hồ sơ / dừng xử lý", nullable=False),
-    _mart_column("resolved_early", BigInteger, "Trả trước hạn", nullable=False),
+    _mart_column("procedure_code", String, "Mã TTHC", "procedure code", primary_key=True),
+    _mart_column("procedure_name", String, "Tên TTHC", "procedure name (catalogue version at the period's end)"),
+    _mart_column("field_name", String, "Lĩnh vực", "field"),
+    _count("received_total", "(4) Tổng số hồ sơ nhận giải quyết", "dossiers to handle: (5) + (6); stock + flow, never sum over periods"),
+    _count("carried_over", "(5) Số kỳ trước chuyển qua", "stock: open at the period's start"),
+    _count("received_new", "(6) Số mới tiếp nhận", "flow: received in the period"),
+    _count("resolved_total", "(7) Tổng số đã giải quyết", "flow: resolved in the period, (8) + (9)"),
+    _count("resolved_on_time", "(8) Trả đúng thời hạn", "flow: resolved on or before the due day"),
+    _count("resolved_late", "(9) Trả quá hạn", "flow: resolved after the due day"),
+    _count("pending_total", "(10) Tổng số đang giải quyết", "stock: open at the period's end, (11) + (12)"),
+    _count("pending_not_due", "(11) Chưa đến hạn", "stock: open at the period's end, not yet due"),
+    _count("pending_overdue", "(12) Quá hạn", "stock: open at the period's end, past the due day"),
+    _count("withdrawn", "Rút hồ sơ / dừng xử lý", "flow: withdrawn or stopped in the period"),
+    _count("resolved_early", "Trả trước hạn", "flow: resolved before the due day (part of (8))"),
     _bi_index("dossier_resolution_v1"),
     schema="mart",
     info={"vi": "Tình hình, kết quả giải quyết hồ sơ TTHC", "view": "dossier_resolution"},
@@ -229,13 +263,13 @@ dossier_intake = Table(
     "dossier_intake_v1",
     metadata,
     *_period_columns(),
-    _mart_column("procedure_code", String, "Mã TTHC", primary_key=True),
-    _mart_column("procedure_name", String, "Tên TTHC, DVC"),
-    _mart_column("service_level", String, "Mức độ của dịch vụ"),
-    _mart_column("service_url", String, "Địa chỉ đăng tải dịch vụ"),
-    _mart_column("received_online", BigInteger, "Tổng số hồ sơ tiếp nhận trực tuyến", nullable=False),
-    _mart_column("received_offline", BigInteger, "Tổng số hồ sơ tiếp nhận trực tiếp (không trực tuyến)",
-                 nullable=False),
+    _mart_column("procedure_code", String, "Mã TTHC", "procedure code", primary_key=True),
+    _mart_column("procedure_name", String, "Tên TTHC, DVC", "procedure name"),
+    _mart_column("service_level", String, "Mức độ của dịch vụ", "online service level"),
+    _mart_column("service_url", String, "Địa chỉ đăng tải dịch vụ", "where the service is published"),
+    _count("received_online", "Tổng số hồ sơ tiếp nhận trực tuyến", "flow: new dossiers received online"),
+    _count("received_offline", "Tổng số hồ sơ tiếp nhận trực tiếp (không trực tuyến)",
+           "flow: new dossiers received in person or by post"),
     _bi_index("dossier_intake_v1"),
     schema="mart",
     info={"vi": "Kết quả tiếp nhận hồ sơ TTHC, DVC theo kênh", "view": "dossier_intake"},
@@ -244,18 +278,22 @@ dossier_intake = Table(
 )
 
 indicator = Table(
-    "indicator_v1",
+    "indicator_v2",
     metadata,
     *_period_columns(),
-    _mart_column("indicator_code", String, "Mã chỉ số", primary_key=True),
-    _mart_column("numerator", Double, "Tử số"),
-    _mart_column("denominator", Double, "Mẫu số"),
-    _mart_column("value", Double, "Giá trị"),
-    _bi_index("indicator_v1"),
+    _mart_column("agency_scope", String, "Phạm vi đơn vị",
+                 "rollup: the agency and all under it (never sum across agencies) | own: the agency alone (sums)",
+                 primary_key=True),
+    _mart_column("indicator_code", String, "Mã chỉ số", "indicator code (core.dim_indicator)", primary_key=True),
+    _mart_column("numerator", Double, "Tử số", "numerator (core.dim_indicator.numerator_vi)"),
+    _mart_column("denominator", Double, "Mẫu số", "denominator (core.dim_indicator.denominator_vi)"),
+    _mart_column("value", Double, "Giá trị", "value: numerator / denominator, a count or working days; never summed"),
+    _bi_index("indicator_v2"),
     schema="mart",
-    info={"vi": "Chỉ số cải cách hành chính (tử số, mẫu số, giá trị)", "view": "indicator"},
+    info={"vi": "Chỉ số cải cách hành chính (tử số, mẫu số, giá trị)", "view": "indicator",
+          "view_where": "agency_scope = 'rollup'"},
     comment="Chỉ số cải cách hành chính (tử số, mẫu số, giá trị). One row per (period_type, "
-            "period_start, agency_code, indicator_code).",
+            "period_start, agency_code, agency_scope, indicator_code).",
 )
 
 # --------------------------------------------------------------------------- audit
@@ -337,7 +375,16 @@ MART_TABLES = (dossier_resolution, dossier_intake, indicator)
 MART_VIEWS: dict[str, Table] = {t.info["view"]: t for t in MART_TABLES}
 """Stable view name (in schema ``mart``) -> the table it reads: what BI tools use."""
 
-DIMENSION_TABLES = (dim_agency, dim_procedure, dim_field, dim_channel, dim_status, dim_date)
+
+def view_columns(view: str) -> list[Column]:
+    """The columns of the stable view ``mart.<view>``: its table's, but for the columns
+    the view filters on (``mart.indicator`` reads the ``agency_scope = 'rollup'`` rows of
+    ``mart.indicator_v2`` and has no ``agency_scope``)."""
+    table = MART_VIEWS[view]
+    hidden = {"agency_scope"} if table.info.get("view_where") else set()
+    return [c for c in table.columns if c.name not in hidden]
+
+DIMENSION_TABLES = (dim_agency, dim_procedure, dim_field, dim_channel, dim_status, dim_date, dim_indicator)
 """Dimensions: no personal data; readable by BI."""
 
 FACT_TABLES = (fct_dossier, fct_dossier_event)

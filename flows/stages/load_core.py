@@ -17,6 +17,7 @@ from flows.stages.stage import read_bucket
 from motcua.settings import Settings, pseudonym_key
 from transforms import (
     dim_agency,
+    dim_indicator,
     dim_static,
     fct_dossier,
     fct_dossier_event,
@@ -120,7 +121,8 @@ def load_core(run: Run, settings: Settings, extracted: dict, staged: dict,
         with write_step(conn, "load core, dimensions and watermark"):
             dim_ag = dim_agency.build(agencies, (fct_agency_codes(conn) | spool["agencies"]) - {""})
             replace_dimensions(conn, procedures=dim_proc, agencies=dim_ag, fields=dim_static.dim_field(dim_proc),
-                               channels=dim_static.CHANNELS, statuses=dim_static.STATUSES)
+                               channels=dim_static.CHANNELS, statuses=dim_static.STATUSES,
+                               indicators=dim_indicator.build())
             audit.resolve_quarantine(conn, run.run_id, spool["fixed"])
             if extracted.get("advance_watermark", True):  # a quarantine retry reads no source
                 _advance_watermark(conn, run, extracted, spool["mark"])

@@ -20,7 +20,6 @@ from transforms import (
     mart_dossier_resolution,
     mart_indicator,
     period_delta,
-    periods,
 )
 from transforms.partitions import intervals_from_json, partition_mask, period_cover
 from warehouse.audit import last_completed_run
@@ -125,8 +124,7 @@ def build_marts(run: Run, settings: Settings, validate: bool = True, plan: dict 
         grid = None
         method = "recount"
         if problem is None and span is not None:
-            grid = pd.concat([periods.grid(span[0], span[1], kind).assign(period_type=kind)
-                              for kind in ("year", "month")], ignore_index=True)
+            grid = mart_dossier_resolution.mart_grid(span)
             state = _read_state(settings, conn, plan) if partial else None
             delta = _delta_counts(conn, run, state, span, grid, chunk) if state is not None else None
             if delta is not None:

@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from helpers.warehouses import fresh_postgres_database, warehouse_url  # noqa: F401
 
+from warehouse import bi_views, load, schema
 from warehouse import engine as wh
-from warehouse import load, schema
 
 ALL_TABLES = list(schema.metadata.sorted_tables)
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +58,7 @@ def test_upgrade_from_empty_creates_every_table_and_view(warehouse_url):  # noqa
     try:
         assert wh.current_revision(engine) is None
         wh.create_schema(engine)
-        assert wh.current_revision(engine) == wh.head_revision() == "0005"
+        assert wh.current_revision(engine) == wh.head_revision() == "0006"
         wh.create_schema(engine)  # idempotent
         with engine.connect() as conn:
             rels = _relations(conn)
@@ -66,8 +66,10 @@ def test_upgrade_from_empty_creates_every_table_and_view(warehouse_url):  # noqa
             assert rels.get((t.schema, t.name)) == "BASE TABLE", t.fullname
         for view, table in schema.MART_VIEWS.items():
             assert rels.get(("mart", view)) == "VIEW", view
-            assert table.name == f"{view}_v1"
-        assert len(rels) == len(ALL_TABLES) + len(schema.MART_VIEWS)
+            assert table.name == (f"{view}_v2" if view == "indicator" else f"{view}_v1")
+        for v in bi_views.BI_VIEWS:
+            assert rels.get(("mart", v.name)) == "VIEW", v.name
+        assert len(rels) == len(ALL_TABLES) + len(schema.MART_VIEWS) + len(bi_views.BI_VIEWS)
     finally:
         engine.dispose()
 
@@ -83,15 +85,25 @@ def test_every_mart_table_view_and_column_has_its_vietnamese_comment(warehouse_u
     for view, table in schema.MART_VIEWS.items():
         vi = table.info["vi"]
         assert rel[("mart", table.name)] == table.comment and table.comment.startswith(vi)
-        assert rel[("mart", view)].startswith(table.comment)
+        assert rel[("mart", view)].startswith(vi)
         for c in table.columns:
-            assert c.info["vi"] and c.comment.startswith(c.info["vi"]), (table.name, c.name)
+            assert c.info["vi"] and c.comment.startswith(c.info["vi"] + " / "), (table.name, c.name)
             assert col[("mart", table.name, c.name)] == c.comment, (table.name, c.name)
+        assert {c.name for c in schema.view_columns(view)} == {n for (s, r, n) in col if (s, r) == ("mart", view)}
+        for c in schema.view_columns(view):
             assert col[("mart", view, c.name)] == c.comment, (view, c.name)
+    for v in bi_views.BI_VIEWS:  # the BI views: every column, Vietnamese / English
+        assert rel[("mart", v.name)] == v.comment
+        assert {c.name for c in v.columns} == {n for (s, r, n) in col if (s, r) == ("mart", v.name)}, v.name
+        for c in v.columns:
+            assert col[("mart", v.name, c.name)] == c.comment and " / " in c.comment, (v.name, c.name)
     for t in ALL_TABLES:  # the other tables keep their documented grain and column notes
         assert rel[(t.schema, t.name)] == t.comment
         for c in t.columns:
             assert col[(t.schema, t.name, c.name)] == c.comment, (t.fullname, c.name)
+    for t in (*schema.DIMENSION_TABLES, *schema.MART_TABLES):  # Vietnamese and English on every column
+        for c in t.columns:
+            assert c.comment and " / " in c.comment, (t.fullname, c.name)
 
 
 def _old_rows(conn: sa.Connection) -> None:
@@ -129,7 +141,7 @@ def test_upgrade_from_previous_revision_keeps_data(warehouse_url):  # noqa: F811
         wh.create_schema(engine)
         assert wh.current_revision(engine) == wh.head_revision()
         _check_old_rows_survived(engine)
-        # and the pipeline's writes now land in the _v1 table, visible through the view
+        # and the pipeline's writes now land in the versioned table, visible through the view
         with engine.begin() as conn:
             load.replace_all(conn, schema.indicator, load.read_frame(conn, schema.indicator).assign(value=1 / 3))
         with engine.connect() as conn:
@@ -266,7 +278,7 @@ def test_concurrent_upgrades_on_postgresql_are_serialised():
         try:
             assert wh.current_revision(engine) == wh.head_revision()
             with engine.connect() as conn:
-                assert len(_relations(conn)) == len(ALL_TABLES) + len(schema.MART_VIEWS)
+                assert len(_relations(conn)) == len(ALL_TABLES) + len(schema.MART_VIEWS) + len(bi_views.BI_VIEWS)
         finally:
             engine.dispose()
 
