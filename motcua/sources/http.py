@@ -56,6 +56,7 @@ from typing import Any
 
 import httpx
 import pandas as pd
+import tenacity
 
 from motcua.settings import secret
 from motcua.sources.base import (
@@ -168,37 +169,48 @@ class HttpSource:
             headers["Authorization"] = f"Bearer {self._token}"
         return httpx.Client(base_url=self.url, headers=headers, timeout=self.timeout, follow_redirects=False)
 
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self.backoff_max, self.backoff_base * (2 ** attempt))
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        """Seconds before the next attempt: a server's ``Retry-After`` (capped, with a
+        little jitter) or exponential back-off with jitter."""
+        retry = state.outcome.exception() if state.outcome else None
+        delay = retry.delay if isinstance(retry, _Retry) else None
+        if delay is not None:
+            return min(delay, self.max_retry_after) + self._rng.random() * min(self.backoff_base, 1.0)
+        ceiling = min(self.backoff_max, self.backoff_base * (2 ** (state.attempt_number - 1)))
         return ceiling * (0.5 + 0.5 * self._rng.random())
 
+    def _once(self, client: httpx.Client, path: str, params: dict[str, Any] | None, what: str) -> dict[str, Any]:
+        """One attempt; what is worth retrying raised as :class:`_Retry`."""
+        self.stats["requests"] += 1
+        try:
+            return self._attempt(client, path, params, what)
+        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+            raise HttpSourceError(f"GET {what}: {exc}") from None
+        except httpx.TimeoutException as exc:
+            raise _Retry(f"time-out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise _Retry(f"connection error ({type(exc).__name__}: {exc})") from None
+        except httpx.DecodingError as exc:  # a body its Content-Encoding does not decode
+            raise _Retry(f"undecodable body ({exc})") from None
+
     def _get_json(self, client: httpx.Client, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """GET ``path`` and return its JSON object (with an ``items`` list), retrying."""
+        """GET ``path`` and return its JSON object (with an ``items`` list), retried by
+        tenacity: at most ``max_retries`` more attempts, waits from :meth:`_wait`."""
         what = path + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
-        for attempt in range(self.max_retries + 1):
-            self.stats["requests"] += 1
-            try:
-                return self._attempt(client, path, params, what)
-            except _Retry as retry:
-                reason, delay = retry.reason, retry.delay
-            except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
-                raise HttpSourceError(f"GET {what}: {exc}") from None
-            except httpx.TimeoutException as exc:
-                reason, delay = f"time-out ({type(exc).__name__})", None
-            except httpx.TransportError as exc:
-                reason, delay = f"connection error ({type(exc).__name__}: {exc})", None
-            except httpx.DecodingError as exc:  # a body its Content-Encoding does not decode
-                reason, delay = f"undecodable body ({exc})", None
-            if attempt >= self.max_retries:
-                raise HttpSourceError(f"GET {what}: gave up after {attempt + 1} attempts; last: {reason}")
-            if delay is None:
-                delay = self._backoff(attempt)
-            else:
-                delay = min(delay, self.max_retry_after) + self._rng.random() * min(self.backoff_base, 1.0)
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
             self.stats["retries"] += 1
-            log.warning("GET %s: %s; retry %d/%d in %.2fs", what, reason, attempt + 1, self.max_retries, delay)
-            time.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+            log.warning("GET %s: %s; retry %d/%d in %.2fs", what, state.outcome.exception().reason,
+                        state.attempt_number, self.max_retries, state.next_action.sleep)
+
+        def gave_up(state: tenacity.RetryCallState) -> dict[str, Any]:
+            raise HttpSourceError(f"GET {what}: gave up after {state.attempt_number} attempts; "
+                                  f"last: {state.outcome.exception().reason}")
+
+        retrying = tenacity.Retrying(retry=tenacity.retry_if_exception_type(_Retry),
+                                     stop=tenacity.stop_after_attempt(self.max_retries + 1), wait=self._wait,
+                                     before_sleep=before_sleep, retry_error_callback=gave_up, sleep=time.sleep)
+        return retrying(self._once, client, path, params, what)
 
     def _attempt(self, client: httpx.Client, path: str, params: dict[str, Any] | None, what: str) -> dict[str, Any]:
         with client.stream("GET", path, params=params) as resp:
