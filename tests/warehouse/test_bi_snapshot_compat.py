@@ -11,18 +11,15 @@ the wheel cannot be installed the test is skipped, loudly; under ``CI=true`` it 
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import shutil
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from helpers.bundle import dossier, run_pipeline, write_bundle
+from helpers.cached_venv import cached_venv, pip_steps
 
 from warehouse import bi, schema
 from warehouse.engine import head_revision, make_engine
@@ -38,20 +35,6 @@ SNAPSHOTS = [
 ]
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "motcua-test" / f"duckdb-{OLD_DUCKDB}"
-
-
-def _unavailable(why: str) -> None:
-    """Skip (or, under ``CI=true``, fail) because the old DuckDB cannot be had."""
-    message = (f"OLD DUCKDB {OLD_DUCKDB} NOT AVAILABLE ({why}); the BI snapshot's compatibility with "
-               f"DuckDB 1.x readers is NOT tested")
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{message} (CI=true: failing instead of skipping)", pytrace=False)
-    pytest.skip(f"SKIPPED, {message}")
-
-
 def _version_of(python: Path) -> str | None:
     try:
         out = subprocess.run([str(python), "-c", "import duckdb; print(duckdb.__version__)"],
@@ -64,38 +47,15 @@ def _version_of(python: Path) -> str | None:
 @pytest.fixture(scope="session")
 def old_duckdb_python() -> Path:
     """The Python of a virtualenv holding duckdb ``OLD_DUCKDB`` only: created the first
-    time (under a lock, marked ready once the wheel is installed), reused afterwards."""
-    venv = _cache_dir()
-    python = venv / "bin" / "python"
-    ready = venv / ".motcua-ready"
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".duckdb-{OLD_DUCKDB}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test session may be creating it
-        if ready.exists() and _version_of(python) == OLD_DUCKDB:
-            return python
-        shutil.rmtree(venv, ignore_errors=True)  # a half-made or broken one
-        steps = [
-            [sys.executable, "-m", "venv", str(venv)],
-            # pip as configured on this machine (the offline index); a wheel, never a build
-            [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-             "--only-binary=:all:", f"duckdb=={OLD_DUCKDB}"],
-        ]
-        for cmd in steps:
-            try:
-                done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                shutil.rmtree(venv, ignore_errors=True)
-                _unavailable(f"{' '.join(cmd[:4])}: {exc}")
-            if done.returncode != 0:
-                shutil.rmtree(venv, ignore_errors=True)
-                tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
-                _unavailable(f"{' '.join(cmd[:4])} exited {done.returncode}: {' | '.join(tail)}")
-        got = _version_of(python)
-        if got != OLD_DUCKDB:
-            shutil.rmtree(venv, ignore_errors=True)
-            _unavailable(f"the new virtualenv imports duckdb {got!r}")
-        ready.write_text(f"duckdb {OLD_DUCKDB} for tests/warehouse/test_bi_snapshot_compat.py\n")
-    return python
+    time (:func:`helpers.cached_venv.cached_venv`), reused afterwards."""
+    # pip as configured on this machine (the offline index); a wheel, never a build
+    return cached_venv(
+        f"duckdb-{OLD_DUCKDB}",
+        lambda venv: pip_steps(venv, ["--only-binary=:all:", f"duckdb=={OLD_DUCKDB}"]),
+        lambda python: _version_of(python) == OLD_DUCKDB,
+        what=f"OLD DUCKDB {OLD_DUCKDB}",
+        consequence="the BI snapshot's compatibility with DuckDB 1.x readers is NOT tested",
+    )
 
 
 def _summary_sql() -> dict[str, str]:
